@@ -1,0 +1,36 @@
+# One command to set up and run the course, one to test it. See README.md.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup course fast test lab data clean
+
+setup: $(STAMP)
+
+# Re-installs only when pyproject.toml changes (or the environment is new).
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0] + ". Use: make PYTHON=python3.11 ...")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name cnn-course --display-name "Python 3 (cnn-course)"
+	touch $(STAMP)
+
+course: setup        ## run every notebook in full mode; results in build/
+	$(BIN)/cnn-course run
+
+fast: setup          ## run every notebook in fast mode (a few minutes)
+	$(BIN)/cnn-course run --fast
+
+test: setup          ## the whole test suite
+	$(BIN)/python -m pytest
+
+lab: setup           ## open the notebooks in JupyterLab
+	$(BIN)/jupyter lab notebooks
+
+data: setup          ## fetch everything for offline use into data/
+	$(BIN)/cnn-course fetch-data
+
+clean:
+	rm -rf build

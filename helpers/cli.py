@@ -1,0 +1,85 @@
+"""The ``cnn-course`` command line: fetch data for offline use, and run the course.
+
+Errors a user can fix are printed as one line on stderr (exit 1); usage errors exit 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from helpers import paths
+from helpers.errors import CourseError, DatasetError
+
+
+def _fetch_data(args: argparse.Namespace) -> int:
+    from helpers.data import DATA_ENV, fetch_mnist
+
+    try:
+        dest = fetch_mnist(args.dest, from_dir=args.from_dir)
+    except DatasetError as exc:
+        raise DatasetError(
+            f"{exc} Connect to the internet and try again, or copy from a prepared folder "
+            "with `cnn-course fetch-data --from DIR`."
+        ) from None
+    print(f"\nEverything the course needs is in {dest}. Point the course at it with:\n")
+    print(f"    export {DATA_ENV}={dest}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from helpers.runner import run_course
+
+    results = run_course(out_dir=args.out, fast=args.fast, only=args.only,
+                         notebook_dir=args.notebooks)
+    failed = [stem for stem, r in results.items() if r.status != "ok"]
+    print(f"Report: {Path(args.out) / 'report.md'}")
+    if failed:
+        print(f"{len(failed)} notebook(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for ``cnn-course`` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="cnn-course", description="Image classification with CNNs: the course's tools."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    fetch = commands.add_parser(
+        "fetch-data", help="download (or copy) everything the course needs, for offline use"
+    )
+    fetch.add_argument("--dest", type=Path, default=paths.DATA_DIR,
+                       help="folder to fill (default: %(default)s)")
+    fetch.add_argument("--from", dest="from_dir", type=Path, metavar="DIR",
+                       help="copy from a folder (a USB stick, a shared drive) instead of downloading")
+    fetch.set_defaults(handler=_fetch_data)
+
+    run = commands.add_parser("run", help="execute the notebooks and write a report")
+    run.add_argument("--fast", action="store_true",
+                     help="small data and one epoch: checks every cell runs, in minutes")
+    run.add_argument("--only", nargs="+", metavar="NN", help="only these notebook numbers")
+    run.add_argument("--out", type=Path, default=paths.BUILD_DIR,
+                     help="output folder (default: %(default)s)")
+    run.add_argument("--notebooks", type=Path, default=paths.NOTEBOOK_DIR,
+                     help="folder of numbered notebooks (default: %(default)s)")
+    run.set_defaults(handler=_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``cnn-course``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except CourseError as exc:
+        print(f"cnn-course {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,8 @@
+"""Where the course keeps things, relative to the course folder (the one holding README.md)."""
+from pathlib import Path
+
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = COURSE_ROOT / "notebooks"
+DATA_DIR = COURSE_ROOT / "data"      # `cnn-course fetch-data` puts datasets here by default
+MODEL_DIR = COURSE_ROOT / "models"   # trained models that notebooks and the CLI share
+BUILD_DIR = COURSE_ROOT / "build"    # executed notebooks and run reports

@@ -1,0 +1,206 @@
+"""The course runner: execute the numbered notebooks with papermill and report on them.
+
+For each notebook it writes the executed notebook and an HTML rendering into the output
+folder, then ``metrics.json`` and ``report.md`` for the whole run. A failing notebook is
+reported with its failing cell and error, and the run goes on.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from helpers import report
+from helpers.errors import CourseError
+from helpers.paths import BUILD_DIR, NOTEBOOK_DIR
+
+KERNEL_NAME = "cnn-course"
+KERNEL_DISPLAY_NAME = "Python 3 (cnn-course)"
+FAST_PARAMETERS = {"FAST": True}  # each notebook's parameters cell turns this into small sizes
+HEARTBEAT_SECONDS = 30
+
+
+@dataclass
+class NotebookResult:
+    """What one notebook run produced: the shape of a ``metrics.json`` entry."""
+
+    status: str
+    seconds: float
+    data_source: str | None = None
+    metrics: dict = field(default_factory=dict)
+    error: str | None = None
+
+
+def discover(notebook_dir: Path = NOTEBOOK_DIR, only: list[str] | None = None) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``) in order, optionally only those numbered ``only``."""
+    notebooks = sorted(p for p in Path(notebook_dir).glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        wanted = {n.zfill(2) for n in only}
+        unknown = wanted - {p.name[:2] for p in notebooks}
+        if unknown:
+            raise CourseError(
+                f"no notebook numbered {', '.join(sorted(unknown))} in {notebook_dir}; "
+                f"there are: {', '.join(p.name[:2] for p in notebooks) or 'none'}."
+            )
+        notebooks = [p for p in notebooks if p.name[:2] in wanted]
+    return notebooks
+
+
+def ensure_kernel() -> str:
+    """Register the course's Jupyter kernel for this interpreter if it is not already."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+        if Path(spec.argv[0]).resolve() == Path(sys.executable).resolve():
+            return KERNEL_NAME
+    except NoSuchKernel:
+        pass
+    from ipykernel.kernelspec import install
+
+    install(kernel_name=KERNEL_NAME, display_name=KERNEL_DISPLAY_NAME, prefix=sys.prefix)
+    return KERNEL_NAME
+
+
+@contextlib.contextmanager
+def _heartbeat(label: str, started: float):
+    """Print a line every HEARTBEAT_SECONDS while a notebook runs, so a long one shows life."""
+    stop = threading.Event()
+
+    def beat():
+        while not stop.wait(HEARTBEAT_SECONDS):
+            report.announce(f"      {label}: still running, {time.monotonic() - started:.0f} s")
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _describe_failure(exc: Exception) -> str:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        return f"cell In [{exc.exec_count}]: {exc.ename}: {exc.evalue}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run_notebook(path: Path, out_dir: Path, fast: bool = False) -> NotebookResult:
+    """Execute one notebook into ``out_dir`` (notebook + HTML); never raises for notebook errors."""
+    import papermill
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executed = out_dir / path.name
+    metrics_file = out_dir / f".{path.stem}.metrics.json"
+    metrics_file.unlink(missing_ok=True)
+    previous = os.environ.get(report.METRICS_ENV)
+    os.environ[report.METRICS_ENV] = str(metrics_file)
+    started = time.monotonic()
+    error = None
+    try:
+        with _heartbeat(path.stem, started):
+            papermill.execute_notebook(
+                str(path),
+                str(executed),
+                parameters=FAST_PARAMETERS if fast else {},
+                kernel_name=ensure_kernel(),
+                cwd=str(path.parent),
+                progress_bar=False,
+            )
+    except Exception as exc:  # a failing notebook is reported, not raised
+        error = _describe_failure(exc)
+    finally:
+        if previous is None:
+            os.environ.pop(report.METRICS_ENV, None)
+        else:
+            os.environ[report.METRICS_ENV] = previous
+    seconds = round(time.monotonic() - started, 2)
+    recorded = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
+    metrics_file.unlink(missing_ok=True)
+    if executed.exists():
+        _render_html(executed)
+    return NotebookResult(
+        status="failed" if error else "ok",
+        seconds=seconds,
+        data_source=recorded.get("data_source"),
+        metrics=recorded.get("metrics", {}),
+        error=error,
+    )
+
+
+def _render_html(executed: Path) -> None:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
+    executed.with_suffix(".html").write_text(body, encoding="utf-8")
+
+
+def run_course(
+    out_dir: Path = BUILD_DIR,
+    fast: bool = False,
+    only: list[str] | None = None,
+    notebook_dir: Path = NOTEBOOK_DIR,
+) -> dict[str, NotebookResult]:
+    """Run the notebooks in order, writing everything to ``out_dir``; returns results by stem."""
+    notebooks = discover(notebook_dir, only)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mode = "fast" if fast else "full"
+    report.announce(f"Running {len(notebooks)} notebook(s) in {mode} mode into {out_dir}/")
+    results: dict[str, NotebookResult] = {}
+    for i, path in enumerate(notebooks, 1):
+        report.announce(f"[{i}/{len(notebooks)}] {path.stem} ...")
+        result = run_notebook(path, out_dir, fast)
+        results[path.stem] = result
+        outcome = "ok" if result.status == "ok" else f"FAILED at {result.error}"
+        report.announce(f"[{i}/{len(notebooks)}] {path.stem}: {outcome} ({result.seconds:.1f} s)")
+        _write_outputs(results, out_dir, mode)
+    _write_outputs(results, out_dir, mode)
+    return results
+
+
+def _write_outputs(results: dict[str, NotebookResult], out_dir: Path, mode: str) -> None:
+    entries = {stem: asdict(r) for stem, r in results.items()}
+    for entry in entries.values():
+        if entry["error"] is None:
+            del entry["error"]
+    (out_dir / "metrics.json").write_text(json.dumps(entries, indent=2) + "\n")
+    (out_dir / "report.md").write_text(format_report(results, mode))
+
+
+def format_report(results: dict[str, NotebookResult], mode: str) -> str:
+    """The Markdown run report: one row per notebook, then the failures in full."""
+    from importlib.metadata import version
+
+    lines = [
+        "# Course run report",
+        "",
+        f"{dt.datetime.now():%Y-%m-%d %H:%M}, {mode} mode, Python {platform.python_version()}, "
+        f"TensorFlow {version('tensorflow')}, Keras {version('keras')}, {os.cpu_count()} CPU cores.",
+        "",
+        "| notebook | status | seconds | data | metrics |",
+        "| --- | --- | ---: | --- | --- |",
+    ]
+    for stem, r in results.items():
+        metrics = ", ".join(f"{k} = {v:.4g}" for k, v in r.metrics.items()) or "-"
+        lines.append(
+            f"| {stem} | {r.status} | {r.seconds:.1f} | {r.data_source or '-'} | {metrics} |"
+        )
+    failures = [(stem, r) for stem, r in results.items() if r.error]
+    if failures:
+        lines += ["", "## Failures", ""]
+        lines += [f"- **{stem}** failed at {r.error}" for stem, r in failures]
+    total = sum(r.seconds for r in results.values())
+    lines += ["", f"Total: {total:.1f} s for {len(results)} notebook(s)."]
+    return "\n".join(lines) + "\n"

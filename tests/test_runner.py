@@ -1,0 +1,110 @@
+"""The course runner and the `cnn-course` command line, on tiny notebooks made here."""
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from helpers import cli
+from helpers.runner import discover, run_course
+
+
+def make_notebook(path, *sources, parameters="FAST = False"):
+    """Write a notebook: a title, a tagged parameters cell, then the given code cells."""
+    cells = [new_markdown_cell(f"# {path.stem}"),
+             new_code_cell(parameters, metadata={"tags": ["parameters"]})]
+    cells += [new_code_cell(src) for src in sources]
+    nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "cnn-course",
+                                                            "display_name": "cnn-course",
+                                                            "language": "python"}})
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def course(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    make_notebook(folder / "01_records.ipynb",
+                  "from helpers import report\n"
+                  "report.record('answer', 42 if FAST else 0)\n"
+                  "report.record_data_source('sample')\n"
+                  "print('hello from 01')")
+    make_notebook(folder / "02_fails.ipynb", "x = 1", "raise ValueError('boom in 02')", "y = 2")
+    make_notebook(folder / "03_after.ipynb", "from helpers import report\n"
+                                             "report.record('ran', 1)")
+    (folder / "scratch.ipynb").write_text("not numbered, not run")
+    return folder
+
+
+def test_discover_orders_numbered_notebooks_and_filters(course):
+    assert [p.name for p in discover(course)] == ["01_records.ipynb", "02_fails.ipynb",
+                                                  "03_after.ipynb"]
+    assert [p.name for p in discover(course, ["3", "01"])] == ["01_records.ipynb",
+                                                               "03_after.ipynb"]
+
+
+def test_run_records_metrics_reports_failures_and_goes_on(course, tmp_path):
+    out = tmp_path / "build"
+    results = run_course(out_dir=out, fast=True, notebook_dir=course)
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) == {"01_records", "02_fails", "03_after"}
+    first = metrics["01_records"]
+    assert first["status"] == "ok" and first["data_source"] == "sample"
+    assert first["metrics"] == {"answer": 42.0}  # FAST=True was injected
+    assert isinstance(first["seconds"], float) and first["seconds"] > 0
+
+    failed = metrics["02_fails"]
+    assert failed["status"] == "failed"
+    assert "ValueError: boom in 02" in failed["error"] and "cell In [" in failed["error"]
+    assert metrics["03_after"]["status"] == "ok"  # the run went on after the failure
+    assert results["03_after"].metrics == {"ran": 1.0}
+
+    for stem in metrics:
+        assert (out / f"{stem}.ipynb").is_file() and (out / f"{stem}.html").is_file()
+    assert "hello from 01" in (out / "01_records.html").read_text()
+    report_md = (out / "report.md").read_text()
+    assert "| 02_fails | failed |" in report_md and "boom in 02" in report_md
+    assert "answer = 42" in report_md
+    assert not list(out.glob(".*metrics*"))  # scratch files are cleaned up
+
+
+def test_full_mode_injects_nothing(course, tmp_path):
+    results = run_course(out_dir=tmp_path / "b", only=["1"], notebook_dir=course)
+    assert results["01_records"].metrics == {"answer": 0.0}
+
+
+def test_cli_run_exits_non_zero_when_a_notebook_fails(course, tmp_path, capsys):
+    code = cli.main(["run", "--fast", "--only", "02", "03", "--out", str(tmp_path / "b"),
+                     "--notebooks", str(course)])
+    assert code == 1
+    captured = capsys.readouterr()
+    assert "02_fails" in captured.err and "[2/2] 03_after: ok" in captured.out
+
+
+def test_cli_run_unknown_notebook_is_a_clear_error(course, capsys):
+    assert cli.main(["run", "--only", "42", "--notebooks", str(course)]) == 1
+    assert "no notebook numbered 42" in capsys.readouterr().err
+
+
+def test_cli_usage_error_exits_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["run", "--bogus"])
+    assert info.value.code == 2
+
+
+def test_cli_fetch_data_offline_fails_fast_and_clearly(offline, tmp_path, capsys):
+    dest = tmp_path / "classroom"
+    assert cli.main(["fetch-data", "--dest", str(dest)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "offline" in err and "--from DIR" in err
+    assert not dest.exists() or not any(dest.rglob("*.part"))
+
+
+def test_cli_fetch_data_from_folder_prints_export_line(shared_mnist, tmp_path, capsys):
+    dest = tmp_path / "classroom"
+    assert cli.main(["fetch-data", "--dest", str(dest), "--from", str(shared_mnist)]) == 0
+    assert f"export CNN_COURSE_DATA={dest}" in capsys.readouterr().out
