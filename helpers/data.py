@@ -328,6 +328,32 @@ def load_mnist(source: str = "auto", data_dir: str | Path | None = None) -> MNIS
     return data
 
 
+# --------------------------------------------------------------------------- preparing
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """uint8 images (N, 28, 28) to float32 (N, 28, 28, 1) scaled to [0, 1]."""
+    return (np.asarray(images, dtype=np.float32) / 255.0)[..., np.newaxis]
+
+
+def split_validation(x: np.ndarray, y: np.ndarray, size: int | float = 5000, seed: int = 0):
+    """Hold out a stratified validation set: returns ``(x_train, y_train), (x_val, y_val)``."""
+    from sklearn.model_selection import train_test_split
+
+    x_train, x_val, y_train, y_val = train_test_split(
+        x, y, test_size=size, stratify=y, random_state=seed
+    )
+    return (x_train, y_train), (x_val, y_val)
+
+
+def subset(x: np.ndarray, y: np.ndarray, size: int | None, seed: int = 0):
+    """A stratified subset of ``size`` examples (all of them when ``size`` is None or too big)."""
+    if size is None or size >= len(y):
+        return x, y
+    (x_small, y_small), _ = split_validation(x, y, size=len(y) - size, seed=seed)
+    return x_small, y_small
+
+
 # --------------------------------------------------------------------------- fetching
 
 

@@ -6,3 +6,11 @@ NOTEBOOK_DIR = COURSE_ROOT / "notebooks"
 DATA_DIR = COURSE_ROOT / "data"      # `cnn-course fetch-data` puts datasets here by default
 MODEL_DIR = COURSE_ROOT / "models"   # trained models that notebooks and the CLI share
 BUILD_DIR = COURSE_ROOT / "build"    # executed notebooks and run reports
+
+
+def model_path(fast: bool = False) -> Path:
+    """Where notebook 03 saves the course's MNIST model, and notebook 04 and the CLI find it.
+
+    A fast-mode run saves to its own file, so a quick test never replaces a real model.
+    """
+    return MODEL_DIR / ("mnist_cnn_fast.keras" if fast else "mnist_cnn.keras")

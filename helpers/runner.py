@@ -1,7 +1,7 @@
 """The course runner: execute the numbered notebooks with papermill and report on them.
 
-For each notebook it writes the executed notebook and an HTML rendering into the output
-folder, then ``metrics.json`` and ``report.md`` for the whole run. A failing notebook is
+For each notebook it writes the executed notebook, an HTML rendering and the kernel's log
+into the output folder, then ``metrics.json`` and ``report.md`` for the whole run. A failing notebook is
 reported with its failing cell and error, and the run goes on.
 """
 from __future__ import annotations
@@ -87,6 +87,24 @@ def _heartbeat(label: str, started: float):
         thread.join()
 
 
+def _local_kernel_manager(log_file):
+    """A kernel manager using local sockets (IPC, not TCP) and logging the kernel to ``log_file``.
+
+    The kernel's own log (start-up, shutdown chatter) goes to the file, not the terminal.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class LocalKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(transport="ipc", **kwargs)
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw.update(stdout=log_file, stderr=log_file)
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return LocalKernelManager
+
+
 def _describe_failure(exc: Exception) -> str:
     from papermill.exceptions import PapermillExecutionError
 
@@ -108,7 +126,7 @@ def run_notebook(path: Path, out_dir: Path, fast: bool = False) -> NotebookResul
     started = time.monotonic()
     error = None
     try:
-        with _heartbeat(path.stem, started):
+        with _heartbeat(path.stem, started), open(out_dir / f"{path.stem}.kernel.log", "w") as log:
             papermill.execute_notebook(
                 str(path),
                 str(executed),
@@ -116,6 +134,7 @@ def run_notebook(path: Path, out_dir: Path, fast: bool = False) -> NotebookResul
                 kernel_name=ensure_kernel(),
                 cwd=str(path.parent),
                 progress_bar=False,
+                kernel_manager_class=_local_kernel_manager(log),
             )
     except Exception as exc:  # a failing notebook is reported, not raised
         error = _describe_failure(exc)
@@ -127,6 +146,9 @@ def run_notebook(path: Path, out_dir: Path, fast: bool = False) -> NotebookResul
     seconds = round(time.monotonic() - started, 2)
     recorded = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
     metrics_file.unlink(missing_ok=True)
+    kernel_log = out_dir / f"{path.stem}.kernel.log"
+    if kernel_log.exists() and kernel_log.stat().st_size == 0:
+        kernel_log.unlink()
     if executed.exists():
         _render_html(executed)
     return NotebookResult(
@@ -179,6 +201,10 @@ def _write_outputs(results: dict[str, NotebookResult], out_dir: Path, mode: str)
     (out_dir / "report.md").write_text(format_report(results, mode))
 
 
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:.4g}"
+
+
 def format_report(results: dict[str, NotebookResult], mode: str) -> str:
     """The Markdown run report: one row per notebook, then the failures in full."""
     from importlib.metadata import version
@@ -193,7 +219,7 @@ def format_report(results: dict[str, NotebookResult], mode: str) -> str:
         "| --- | --- | ---: | --- | --- |",
     ]
     for stem, r in results.items():
-        metrics = ", ".join(f"{k} = {v:.4g}" for k, v in r.metrics.items()) or "-"
+        metrics = ", ".join(f"{k} = {_number(v)}" for k, v in r.metrics.items()) or "-"
         lines.append(
             f"| {stem} | {r.status} | {r.seconds:.1f} | {r.data_source or '-'} | {metrics} |"
         )

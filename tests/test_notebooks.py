@@ -6,6 +6,7 @@ downloads are switched off.
 """
 from __future__ import annotations
 
+import nbformat
 import pytest
 
 from helpers.data import OFFLINE_ENV
@@ -14,8 +15,39 @@ from helpers.runner import discover, run_notebook
 
 NOTEBOOKS = discover(NOTEBOOK_DIR)
 
-# Sanity checks on each notebook's recorded metrics in fast mode (tiny data, one epoch).
-CHECKS: dict[str, callable] = {}
+
+
+def check_01(m):
+    assert m["fit_images"] + m["validation_images"] == m["train_images"]
+    assert 0.6 < m["nearest_template_accuracy"] < 0.95  # a real but weak baseline
+    assert 1 <= m["class_imbalance_ratio"] < 1.5
+    assert 0.7 < m["fraction_background_pixels"] < 0.9
+
+
+def check_02(m):
+    assert m["article_parameters"] == 93_322
+    assert m["numpy_vs_keras_max_difference"] < 1e-5
+
+
+def check_03(m):
+    assert m["test_accuracy"] > 0.8 and m["val_accuracy"] > 0.8  # chance is 0.1
+    assert m["seconds_per_epoch"] > 0
+
+
+def check_04(m):
+    assert m["test_accuracy"] > 0.8
+    assert m["most_confused_true"] != m["most_confused_predicted"]
+    assert {m["most_confused_true"], m["most_confused_predicted"]} <= set(range(10))
+    assert m["most_confused_count"] >= 1 and 0 <= m["worst_recall"] <= 1
+
+
+# Sanity checks on each notebook's recorded metrics in fast mode (small data, one epoch).
+CHECKS = {
+    "01_data": check_01,
+    "02_building_blocks": check_02,
+    "03_build_and_train": check_03,
+    "04_evaluate_and_inspect": check_04,
+}
 
 
 @pytest.mark.notebook
@@ -24,6 +56,9 @@ def test_notebook_runs_in_fast_mode(path, tmp_path, monkeypatch):
     monkeypatch.setenv(OFFLINE_ENV, "1")
     result = run_notebook(path, tmp_path, fast=True)
     assert result.status == "ok", result.error
+    stderr = [out["text"] for cell in nbformat.read(tmp_path / path.name, 4).cells
+              for out in cell.get("outputs", []) if out.get("name") == "stderr"]
+    assert not stderr, f"the notebook printed to stderr: {stderr}"
     assert result.data_source in {"dir", "keras", "sample"}
     assert path.stem in CHECKS, f"add sanity checks for {path.stem} to CHECKS"
     CHECKS[path.stem](result.metrics)
