@@ -40,6 +40,24 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from helpers.training import train_and_save
+
+    card = train_and_save(args.recipe, args.out, epochs=args.epochs)
+    print(f"test accuracy {card['test_accuracy']:.2%} after {card['training_seconds']:.0f} s "
+          f"of training; model saved to {args.out}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from helpers import benchmark
+
+    result = benchmark.run_bench(args.recipes, epochs=args.epochs, train_size=args.train_size)
+    print(benchmark.format_table(result))
+    print(f"JSON: {benchmark.write_json(result, args.json)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``cnn-course`` and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -65,7 +83,34 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--notebooks", type=Path, default=paths.NOTEBOOK_DIR,
                      help="folder of numbered notebooks (default: %(default)s)")
     run.set_defaults(handler=_run)
+
+    recipes = ("seed", "fast", "best")
+    train = commands.add_parser("train", help="train a model with a named recipe and save it")
+    train.add_argument("--recipe", choices=recipes, default="fast",
+                       help="training recipe (default: %(default)s)")
+    train.add_argument("--epochs", type=_positive_int, help="override the recipe's epochs")
+    train.add_argument("--out", type=Path, default=paths.model_path(),
+                       help="where to save the .keras model; a .json model card goes beside it "
+                            "(default: %(default)s)")
+    train.set_defaults(handler=_train)
+
+    bench = commands.add_parser("bench", help="compare the training recipes' speed and accuracy")
+    bench.add_argument("--recipes", nargs="+", choices=recipes, default=list(recipes),
+                       metavar="RECIPE", help="recipes to run, in order (default: all three)")
+    bench.add_argument("--json", type=Path, default=paths.BUILD_DIR / "bench.json",
+                       help="where to write the results (default: %(default)s)")
+    bench.add_argument("--epochs", type=_positive_int, help="override every recipe's epochs")
+    bench.add_argument("--train-size", type=_positive_int, metavar="N",
+                       help="train on N images only (a quick check)")
+    bench.set_defaults(handler=_bench)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,24 +1,28 @@
-"""Training recipes that notebooks and the command line share, and one-line-per-epoch logs."""
+"""Training recipes that notebooks and the command line share, and one-line-per-epoch logs.
+
+A recipe names everything that decides how a model is trained: the architecture, the
+optimizer and its learning-rate schedule, the batch size, the number of epochs, how the
+data is fed, and any augmentation. ``train`` runs one.
+"""
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from pathlib import Path
-
 from helpers import models, report
-from helpers.session import keras
+from helpers.session import keras, tf
 
 
 class EpochLog(keras.callbacks.Callback):
     """Print one line per epoch (loss, accuracy, validation, seconds): readable live and saved."""
 
-    def __init__(self, epochs: int):
+    def __init__(self, epochs: int, verbose: bool = True):
         super().__init__()
-        self.epochs = epochs
+        self.epochs, self.verbose = epochs, verbose
         self.epoch_seconds: list[float] = []
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -27,31 +31,83 @@ class EpochLog(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self._started
         self.epoch_seconds.append(seconds)
-        shown = "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items()
-                          if k in {"loss", "accuracy", "val_loss", "val_accuracy"})
-        report.announce(f"epoch {epoch + 1}/{self.epochs}  {shown}  ({seconds:.1f} s)")
+        if self.verbose:
+            shown = "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items()
+                              if k in {"loss", "accuracy", "val_loss", "val_accuracy"})
+            report.announce(f"epoch {epoch + 1}/{self.epochs}  {shown}  ({seconds:.1f} s)")
+
+
+def adam(learning_rate: float = 1e-3) -> Callable[[int], keras.optimizers.Optimizer]:
+    """Adam at a constant learning rate (the article's optimizer at its default)."""
+    return lambda total_steps: keras.optimizers.Adam(learning_rate)
+
+
+def adam_one_cycle(peak: float, warmup: float = 0.2) -> Callable[[int], keras.optimizers.Optimizer]:
+    """Adam whose learning rate rises linearly to ``peak`` for the first ``warmup`` share of
+    the steps, then follows a cosine down to zero (a "one-cycle" schedule)."""
+
+    def make(total_steps: int):
+        warmup_steps = max(int(total_steps * warmup), 1)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=peak / 25, decay_steps=max(total_steps - warmup_steps, 1),
+            warmup_target=peak, warmup_steps=warmup_steps, alpha=0.0,
+        )
+        return keras.optimizers.Adam(schedule)
+
+    return make
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """How to train: a model builder, an optimizer, a batch size and a number of epochs."""
+    """How to train: model, optimizer (given the total number of steps), batch size, epochs,
+    and how the data is fed (plain arrays, or a ``tf.data`` pipeline with optional augmentation)."""
 
     name: str
     summary: str
     build: Callable[[], keras.Model]
-    optimizer: Callable[[int], keras.optimizers.Optimizer]  # takes the total number of steps
+    optimizer: Callable[[int], keras.optimizers.Optimizer]
     batch_size: int
     epochs: int
+    pipeline: bool = False               # feed through tf.data: cache, shuffle, batch, prefetch
+    augment: Callable[[], keras.Layer] | None = None   # random transforms for training batches
+    steps_per_execution: int = 1         # training steps per call into TensorFlow
 
 
 RECIPES: dict[str, Recipe] = {
     "seed": Recipe(
         name="seed",
-        summary="the beginner article's recipe: Adam, batch 32, 5 epochs",
+        summary="the beginner article's recipe: its CNN, Adam, batch 32, 5 epochs",
         build=models.article_cnn,
-        optimizer=lambda total_steps: keras.optimizers.Adam(),
+        optimizer=adam(1e-3),
         batch_size=32,
         epochs=5,
+    ),
+    # The least wall-clock time to 99% on a CPU. A CNN with strided convolutions instead of
+    # pooling does a quarter of the article's arithmetic; batch normalisation lets it train
+    # at a ten times larger learning rate; batches of 256 keep both cores busy with fewer,
+    # larger steps; a one-cycle schedule warms up, then anneals to zero by the third epoch;
+    # tf.data feeds batches from memory while the previous step computes.
+    "fast": Recipe(
+        name="fast",
+        summary="strided CNN with batch norm, batch 256, one-cycle Adam to 0.01, 3 epochs",
+        build=models.strided_cnn,
+        optimizer=adam_one_cycle(1e-2),
+        batch_size=256,
+        epochs=3,
+        pipeline=True,
+    ),
+    # The highest accuracy in about five minutes of CPU training: a wider CNN with batch
+    # normalisation and dropout, random shifts, rotations and zooms of every training batch
+    # (new variants of each digit every epoch), and a one-cycle schedule over 15 epochs.
+    "best": Recipe(
+        name="best",
+        summary="wider CNN with batch norm and dropout, augmentation, one-cycle Adam, 15 epochs",
+        build=models.wide_cnn,
+        optimizer=adam_one_cycle(4e-3),
+        batch_size=128,
+        epochs=15,
+        pipeline=True,
+        augment=models.digit_augmentation,
     ),
 }
 
@@ -80,19 +136,39 @@ def get_recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
+def training_dataset(x, y, recipe: Recipe, seed: int = 0) -> tf.data.Dataset:
+    """The recipe's input pipeline: cached in memory, reshuffled each epoch, batched,
+    augmented on the fly when the recipe says so, and prefetched while the model trains."""
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(recipe.batch_size)
+    if recipe.augment is not None:
+        augment = recipe.augment()
+        ds = ds.map(lambda images, labels: (augment(images, training=True), labels),
+                    num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
 def train(recipe: str | Recipe, train_data, val_data=None, epochs: int | None = None,
-          model: keras.Model | None = None) -> TrainingRun:
+          model: keras.Model | None = None, callbacks=(), verbose: bool = True) -> TrainingRun:
     """Train with ``recipe`` on ``(x, y)`` float inputs; validation data only for monitoring."""
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
     epochs = epochs or recipe.epochs
     x, y = train_data
     model = model or recipe.build()
     steps = int(np.ceil(len(x) / recipe.batch_size)) * epochs
-    model.compile(optimizer=recipe.optimizer(steps), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    log = EpochLog(epochs)
-    history = model.fit(x, y, batch_size=recipe.batch_size, epochs=epochs,
-                        validation_data=val_data, callbacks=[log], verbose=0)
+    model.compile(
+        optimizer=recipe.optimizer(steps),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=recipe.steps_per_execution,
+    )
+    log = EpochLog(epochs, verbose)
+    fit_args = dict(epochs=epochs, validation_data=val_data, callbacks=[log, *callbacks],
+                    verbose=0)
+    if recipe.pipeline or recipe.augment is not None:
+        history = model.fit(training_dataset(x, y, recipe), shuffle=False, **fit_args)
+    else:
+        history = model.fit(x, y, batch_size=recipe.batch_size, **fit_args)
     return TrainingRun(model, history.history, log.epoch_seconds)
 
 
@@ -108,3 +184,34 @@ def load_or_train(path: str | Path, train_data, val_data=None, recipe: str = "se
     run = train(recipe, train_data, val_data, epochs=epochs)
     models.save_model(run.model, path)
     return run.model
+
+
+def train_and_save(recipe_name: str, path: str | Path, epochs: int | None = None) -> dict:
+    """Train ``recipe_name`` on all training images of the best available data, measure test
+    accuracy once, save the model and a JSON model card beside it; returns the card."""
+    import datetime as dt
+    import json
+    import platform
+
+    from helpers import data
+
+    recipe = get_recipe(recipe_name)
+    mnist = data.load_mnist()
+    (x_train, y_train), (x_test, y_test) = mnist
+    run = train(recipe, (data.to_model_input(x_train), y_train), epochs=epochs)
+    _, test_accuracy = run.model.evaluate(data.to_model_input(x_test), y_test, verbose=0)
+    path = models.save_model(run.model, path)
+    card = {
+        "recipe": recipe.name,
+        "summary": recipe.summary,
+        "epochs": len(run.epoch_seconds),
+        "data_source": mnist.source,
+        "train_images": int(len(x_train)),
+        "test_accuracy": round(float(test_accuracy), 5),
+        "training_seconds": round(run.seconds, 1),
+        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
+                     "keras": keras.__version__},
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+    path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    return card

@@ -31,7 +31,7 @@ def check_02(m):
 
 def check_03(m):
     assert m["test_accuracy"] > 0.8 and m["val_accuracy"] > 0.8  # chance is 0.1
-    assert m["seconds_per_epoch"] > 0
+    assert m["seconds_per_epoch"] > 0 and m["fast_seconds"] > 0 and m["fast_speedup"] > 0
 
 
 def check_04(m):

@@ -1,0 +1,168 @@
+"""``cnn-course bench``: train recipes one after another on the same data and compare them.
+
+For each recipe it measures training speed (seconds per epoch, images per second, achieved
+GFLOP/s against this machine's matrix-multiply ceiling measured in the same run), the
+training time until test accuracy first reaches 99.0% (checked several times per epoch,
+with the clock stopped while checking), and the final test accuracy.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from helpers import data, models, report, training
+from helpers.session import keras, tf
+
+TARGET_ACCURACY = 0.99
+CHECKS_PER_EPOCH = 8
+TRAINING_FLOPS_PER_FORWARD = 3  # backward pass costs about twice the forward pass
+
+
+def matmul_ceiling_gflops(size: int = 2048, seconds: float = 2.0) -> float:
+    """This machine's float32 matrix-multiply speed in TensorFlow, in GFLOP/s: a practical
+    ceiling for the convolutions and dense layers of a training step."""
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    matmul = tf.function(tf.linalg.matmul)
+    matmul(a, b).numpy()  # warm up
+    repeats, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        result = matmul(a, b)
+        repeats += 1
+    result.numpy()
+    elapsed = time.perf_counter() - started
+    return 2 * size**3 * repeats / elapsed / 1e9
+
+
+class TimeToTarget(keras.callbacks.Callback):
+    """Checks test accuracy every ``every`` training calls with the clock stopped; records
+    the training seconds at which it first reaches ``target``."""
+
+    def __init__(self, x_test, y_test, every: int, target: float = TARGET_ACCURACY):
+        super().__init__()
+        self.x_test, self.y_test = x_test, y_test
+        self.every, self.target = max(every, 1), target
+        self._calls = 0
+        self.training_seconds = 0.0
+        self.time_to_target: float | None = None
+        self.checks: list[tuple[float, float]] = []  # (training seconds, test accuracy)
+
+    def on_train_begin(self, logs=None):
+        self._predict = tf.function(lambda x: self.model(x, training=False))
+        self._resume()
+
+    def _resume(self):
+        self._started = time.perf_counter()
+
+    def _pause(self):
+        self.training_seconds += time.perf_counter() - self._started
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._calls += 1  # once per call into TensorFlow (steps_per_execution steps)
+        if self._calls % self.every == 0:
+            self._check()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check()
+
+    def _check(self):
+        self._pause()
+        if self.time_to_target is None:
+            accuracy = self.test_accuracy()
+            self.checks.append((self.training_seconds, accuracy))
+            if accuracy >= self.target:
+                self.time_to_target = self.training_seconds
+        self._resume()
+
+    def on_train_end(self, logs=None):
+        self._pause()
+
+    def test_accuracy(self) -> float:
+        hits = 0
+        for start in range(0, len(self.x_test), 2000):
+            batch = self.x_test[start : start + 2000]
+            predicted = np.argmax(self._predict(tf.constant(batch)).numpy(), axis=1)
+            hits += int(np.sum(predicted == self.y_test[start : start + 2000]))
+        return hits / len(self.x_test)
+
+
+def bench_recipe(recipe: training.Recipe, train_data, test_data, epochs: int | None = None) -> dict:
+    """Train one recipe on ``train_data``; its speed, time to 99% and final test accuracy."""
+    (x_train, y_train), (x_test, y_test) = train_data, test_data
+    epochs = epochs or recipe.epochs
+    calls_per_epoch = np.ceil(len(x_train) / recipe.batch_size / recipe.steps_per_execution)
+    timer = TimeToTarget(x_test, y_test, every=int(calls_per_epoch // CHECKS_PER_EPOCH))
+    report.announce(f"bench: {recipe.name} ({recipe.summary}), {epochs} epoch(s)")
+    run = training.train(recipe, (x_train, y_train), epochs=epochs, callbacks=[timer])
+    # Epoch times include the accuracy checks; the timer's clock does not.
+    seconds_per_epoch = timer.training_seconds / epochs
+    images_per_second = len(x_train) / seconds_per_epoch
+    flops = models.flops_per_image(run.model) * TRAINING_FLOPS_PER_FORWARD
+    return {
+        "seconds_per_epoch": round(seconds_per_epoch, 3),
+        "images_per_second": round(images_per_second, 1),
+        "gflops": round(flops * images_per_second / 1e9, 2),
+        "time_to_99": None if timer.time_to_target is None else round(timer.time_to_target, 2),
+        "test_accuracy": round(timer.test_accuracy(), 5),
+        "epochs": epochs,
+        "training_seconds": round(timer.training_seconds, 2),
+        "flops_per_image": flops,
+    }
+
+
+def run_bench(recipe_names: list[str], epochs: int | None = None, train_size: int | None = None,
+              data_source: str = "auto", seed: int = 0, ceiling_seconds: float = 2.0) -> dict:
+    """Benchmark the named recipes in this process on the same data; returns the JSON report."""
+    keras.utils.set_random_seed(seed)
+    mnist = data.load_mnist(source=data_source)
+    (x_train, y_train), (x_test, y_test) = mnist
+    x_train, y_train = data.subset(data.to_model_input(x_train), y_train, train_size)
+    x_test = data.to_model_input(x_test)
+    ceiling = matmul_ceiling_gflops(seconds=ceiling_seconds)
+    report.announce(f"bench: float32 matmul ceiling {ceiling:.1f} GFLOP/s")
+    results = {}
+    for name in recipe_names:
+        keras.utils.set_random_seed(seed)
+        results[name] = bench_recipe(training.get_recipe(name), (x_train, y_train),
+                                     (x_test, y_test), epochs)
+        results[name]["ceiling_ratio"] = round(results[name]["gflops"] / ceiling, 3)
+    seed_t = results.get("seed", {}).get("time_to_99")
+    fast_t = results.get("fast", {}).get("time_to_99")
+    return {
+        "data_source": mnist.source,
+        "train_images": int(len(x_train)),
+        "ceiling_gflops": round(ceiling, 1),
+        "recipes": results,
+        "speedup_time_to_99": round(seed_t / fast_t, 2) if seed_t and fast_t else None,
+    }
+
+
+def format_table(result: dict) -> str:
+    """The bench result as a Markdown table."""
+    lines = [
+        f"data: {result['data_source']} ({result['train_images']:,} training images), "
+        f"matmul ceiling {result['ceiling_gflops']:.0f} GFLOP/s",
+        "",
+        "| recipe | epochs | s/epoch | images/s | GFLOP/s (of ceiling) | time to 99% | test accuracy |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, r in result["recipes"].items():
+        t99 = "never" if r["time_to_99"] is None else f"{r['time_to_99']:.1f} s"
+        lines.append(
+            f"| {name} | {r['epochs']} | {r['seconds_per_epoch']:.1f} | {r['images_per_second']:,.0f} "
+            f"| {r['gflops']:.0f} ({r['ceiling_ratio']:.0%}) | {t99} | {r['test_accuracy']:.2%} |"
+        )
+    if result["speedup_time_to_99"] is not None:
+        lines += ["", f"speedup in time to 99% (seed / fast): {result['speedup_time_to_99']:.1f}x"]
+    return "\n".join(lines)
+
+
+def write_json(result: dict, path: str | Path) -> Path:
+    """Write the bench result as JSON."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return path
