@@ -1,4 +1,4 @@
-"""The ``cnn-course`` command line: fetch data for offline use, and run the course.
+"""The ``cnn-course`` command line: fetch data, run the course, train, benchmark, predict.
 
 Errors a user can fix are printed as one line on stderr (exit 1); usage errors exit 2.
 """
@@ -13,10 +13,12 @@ from helpers.errors import CourseError, DatasetError
 
 
 def _fetch_data(args: argparse.Namespace) -> int:
-    from helpers.data import DATA_ENV, fetch_mnist
+    from helpers.data import DATA_ENV, fetch_mnist, fetch_photo_assets
 
     try:
         dest = fetch_mnist(args.dest, from_dir=args.from_dir)
+        if args.with_photos:
+            fetch_photo_assets(dest)
     except DatasetError as exc:
         raise DatasetError(
             f"{exc} Connect to the internet and try again, or copy from a prepared folder "
@@ -58,6 +60,51 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+UNSURE_BELOW = 0.5  # a top probability this low often means: not one clear digit
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+
+    from helpers import models, preprocessing
+    from helpers.errors import ImageError, ModelError
+
+    try:
+        model = models.load_model(args.model)
+    except ModelError as exc:
+        print(f"cnn-course predict: {exc}", file=sys.stderr)
+        return 2
+    inputs, results = [], []
+    for name in args.images:
+        try:
+            inputs.append(preprocessing.to_mnist(Path(name), name))
+            results.append({"file": name})
+        except ImageError as exc:
+            results.append({"file": name, "error": str(exc)})
+    ok = [r for r in results if "error" not in r]
+    if ok:
+        probabilities = model.predict(np.stack(inputs), verbose=0)
+        for result, p in zip(ok, probabilities):
+            top = np.argsort(p)[::-1][:3]
+            result.update(digit=int(top[0]), probability=round(float(p[top[0]]), 4),
+                          top3=[{"digit": int(d), "probability": round(float(p[d]), 4)}
+                                for d in top])
+    for result in results:
+        if args.json:
+            print(json.dumps(result))
+        elif "error" in result:
+            print(f"cnn-course predict: {result['error']}", file=sys.stderr)
+        else:
+            top3 = ", ".join(f"{t['digit']} {t['probability']:.1%}" for t in result["top3"])
+            unsure = "  (unsure: is this one clear digit?)" \
+                if result["probability"] < UNSURE_BELOW else ""
+            print(f"{result['file']}: {result['digit']} ({result['probability']:.1%})  "
+                  f"top 3: {top3}{unsure}")
+    return 1 if len(ok) < len(results) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``cnn-course`` and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -71,7 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--dest", type=Path, default=paths.DATA_DIR,
                        help="folder to fill (default: %(default)s)")
     fetch.add_argument("--from", dest="from_dir", type=Path, metavar="DIR",
-                       help="copy from a folder (a USB stick, a shared drive) instead of downloading")
+                       help="copy MNIST from a folder (a USB stick, a shared drive), no download")
+    fetch.add_argument("--with-photos", action="store_true",
+                       help="also MobileNetV2's ImageNet weights and the flower photos for "
+                            "notebook 06, part B (about 240 MB)")
     fetch.set_defaults(handler=_fetch_data)
 
     run = commands.add_parser("run", help="execute the notebooks and write a report")
@@ -103,6 +153,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--train-size", type=_positive_int, metavar="N",
                        help="train on N images only (a quick check)")
     bench.set_defaults(handler=_bench)
+
+    predict = commands.add_parser("predict", help="read digits from image files")
+    predict.add_argument("images", nargs="+", metavar="IMAGE",
+                         help="image files: PNG, JPEG, BMP, GIF or WebP, any size")
+    predict.add_argument("--model", type=Path, default=paths.model_path(),
+                         help="a .keras model (default: %(default)s)")
+    predict.add_argument("--json", action="store_true",
+                         help="one JSON object per line instead of text")
+    predict.set_defaults(handler=_predict)
     return parser
 
 

@@ -224,8 +224,10 @@ def _publish(tmp: Path, dest: Path) -> None:
     os.replace(tmp, dest)
 
 
-def download(url: str, dest: str | Path, sha256: str, timeout: float = NETWORK_TIMEOUT) -> Path:
-    """Download ``url`` to ``dest`` and check its sha256; nothing is left behind on failure."""
+def download(url: str, dest: str | Path, sha256: str | None,
+             timeout: float = NETWORK_TIMEOUT) -> Path:
+    """Download ``url`` to ``dest``, checking its sha256 when one is published; nothing is
+    left behind on failure."""
     dest = Path(dest)
     host = urllib.parse.urlsplit(url).hostname
     if os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
@@ -241,7 +243,7 @@ def download(url: str, dest: str | Path, sha256: str, timeout: float = NETWORK_T
             while chunk := response.read(1 << 20):
                 digest.update(chunk)
                 out.write(chunk)
-        if digest.hexdigest() != sha256:
+        if sha256 is not None and digest.hexdigest() != sha256:
             raise DatasetError(f"{url}: downloaded file has the wrong checksum; try again later.")
         _publish(tmp, dest)
     except (urllib.error.URLError, OSError) as exc:
@@ -404,3 +406,87 @@ def fetch_mnist(dest: str | Path = DATA_DIR, from_dir: str | Path | None = None)
             raise
         report.announce(f"MNIST: downloaded and verified into {target}.")
     return dest
+
+
+# --------------------------------------------------------------------------- photos (notebook 06)
+
+MOBILENET_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5"
+MOBILENET_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
+                 + MOBILENET_FILE)
+FLOWERS_URL = ("https://storage.googleapis.com/download.tensorflow.org/example_images/"
+               "flower_photos.tgz")
+FLOWER_CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")
+FLOWER_IMAGES = 3670  # the published size of the TensorFlow flowers dataset
+
+
+def _asset_roots(data_dir=None) -> list[Path]:
+    roots = [data_dir, os.environ.get(DATA_ENV), DATA_DIR]
+    return [Path(r).expanduser() for r in roots if r]
+
+
+def find_photo_assets(data_dir: str | Path | None = None) -> tuple[Path | None, Path | None]:
+    """``(MobileNetV2 weights file, flower_photos folder)`` from the data folders, each None
+    when missing (``cnn-course fetch-data --with-photos`` fetches them)."""
+    weights = next((r / "mobilenet" / MOBILENET_FILE for r in _asset_roots(data_dir)
+                    if (r / "mobilenet" / MOBILENET_FILE).is_file()), None)
+    flowers = next((r / "flower_photos" for r in _asset_roots(data_dir)
+                    if all((r / "flower_photos" / c).is_dir() for c in FLOWER_CLASSES)), None)
+    return weights, flowers
+
+
+def check_flowers(folder: Path) -> int:
+    """Count the flower photos in ``folder``; a DatasetError unless all 3,670 are there."""
+    counts = {c: len(list((folder / c).glob("*.jpg"))) for c in FLOWER_CLASSES}
+    if sum(counts.values()) != FLOWER_IMAGES:
+        raise DatasetError(f"{folder}: expected {FLOWER_IMAGES:,} photos in {', '.join(FLOWER_CLASSES)}, "
+                           f"found {sum(counts.values()):,}; fetch them again.")
+    return FLOWER_IMAGES
+
+
+def fetch_photo_assets(dest: str | Path = DATA_DIR) -> tuple[Path, Path]:
+    """Download MobileNetV2's ImageNet weights and the flower photos into ``dest``, each
+    checked by content (the weights load into MobileNetV2, all 3,670 photos are there)."""
+    import shutil
+    import tarfile
+
+    from helpers.models import mobilenet_base
+
+    dest = Path(dest).expanduser().resolve()
+    weights, flowers = find_photo_assets(dest)
+    if weights is None:
+        weights = download(MOBILENET_URL, dest / "mobilenet" / MOBILENET_FILE, sha256=None)
+        try:
+            mobilenet_base(weights=weights)
+        except Exception:
+            weights.unlink()
+            raise
+        report.announce(f"MobileNetV2 weights: downloaded and checked into {weights.parent}.")
+    if flowers is None:
+        archive = download(FLOWERS_URL, dest / "flower_photos.tgz", sha256=None)
+        unpacked = Path(tempfile.mkdtemp(dir=dest, prefix=".flower_photos."))
+        try:
+            with tarfile.open(archive) as tar:
+                tar.extractall(unpacked, filter="data")
+            check_flowers(unpacked / "flower_photos")
+            os.replace(unpacked / "flower_photos", dest / "flower_photos")
+        except (tarfile.TarError, OSError) as exc:
+            raise DatasetError(f"{archive}: cannot unpack ({exc}); fetch it again.") from None
+        finally:
+            shutil.rmtree(unpacked, ignore_errors=True)
+            archive.unlink(missing_ok=True)
+        flowers = dest / "flower_photos"
+        report.announce(f"Flower photos: downloaded and checked into {flowers}.")
+    return weights, flowers
+
+
+def photo_datasets(folder: str | Path, image_size=(160, 160), batch_size: int = 32,
+                   validation_split: float = 0.2, seed: int = 0):
+    """Training and validation ``tf.data`` datasets of labelled photos from a folder with one
+    subfolder per class; returns ``(train, validation, class_names)``."""
+    from helpers.session import keras
+
+    train, val = keras.utils.image_dataset_from_directory(
+        folder, validation_split=validation_split, subset="both", seed=seed,
+        image_size=image_size, batch_size=batch_size, verbose=False,
+    )
+    return train.cache().prefetch(2), val.cache().prefetch(2), train.class_names

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers.errors import ModelError
-from helpers.session import keras
+from helpers.session import filtered_stderr, keras, tf
 
 layers = keras.layers
 
@@ -34,11 +34,24 @@ def article_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> kera
     )
 
 
+BN_MOMENTUM = 0.9  # running statistics that keep up with short trainings (Keras: 0.99)
+
+
+def batch_norm() -> keras.Layer:
+    """Batch normalisation whose running statistics follow the weights within ~10 steps.
+
+    Prediction uses running averages of each channel's mean and variance. With Keras'
+    default momentum (0.99) they lag hundreds of steps behind the weights, and a model
+    trained for a few epochs predicts far worse than it trained.
+    """
+    return layers.BatchNormalization(momentum=BN_MOMENTUM)
+
+
 def _conv_bn_relu(filters: int, kernel: int, strides: int = 1, padding: str = "valid"):
     """Convolution (no bias: batch norm adds its own), batch normalisation, ReLU."""
     return [
         layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=False),
-        layers.BatchNormalization(),
+        batch_norm(),
         layers.ReLU(),
     ]
 
@@ -70,15 +83,202 @@ def wide_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.M
             layers.MaxPooling2D(2),
             *_conv_bn_relu(128, 3),
             layers.Flatten(),
-            layers.Dropout(0.3),
+            layers.Dropout(0.2),
             layers.Dense(128, use_bias=False),
-            layers.BatchNormalization(),
+            batch_norm(),
             layers.ReLU(),
-            layers.Dropout(0.3),
+            layers.Dropout(0.2),
             layers.Dense(num_classes, activation="softmax"),
         ],
         name="wide_cnn",
     )
+
+
+# --------------------------------------------------------------------------- architectures
+# Notebook 07 compares these with the article's CNN. Each is small enough to train on a CPU.
+
+
+def batchnorm_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.Model:
+    """The article's CNN with batch normalisation after every convolution."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            *_conv_bn_relu(32, 3),
+            layers.MaxPooling2D(2),
+            *_conv_bn_relu(64, 3),
+            layers.MaxPooling2D(2),
+            *_conv_bn_relu(64, 3),
+            layers.Flatten(),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(num_classes, activation="softmax"),
+        ],
+        name="batchnorm_cnn",
+    )
+
+
+def gap_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.Model:
+    """Batch-normalised convolutions, then global average pooling instead of flatten + dense:
+    each of the last feature maps is averaged to one number."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            *_conv_bn_relu(32, 3),
+            layers.MaxPooling2D(2),
+            *_conv_bn_relu(64, 3),
+            layers.MaxPooling2D(2),
+            *_conv_bn_relu(128, 3),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(num_classes, activation="softmax"),
+        ],
+        name="gap_cnn",
+    )
+
+
+def residual_block(x, filters: int, strides: int = 1):
+    """Two 3x3 convolutions whose output is added to the block's input (the shortcut);
+    a 1x1 convolution reshapes the shortcut when the size or width changes."""
+    shortcut = x
+    y = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+    y = batch_norm()(y)
+    y = layers.ReLU()(y)
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False)(y)
+    y = batch_norm()(y)
+    if strides != 1 or shortcut.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, strides=strides, use_bias=False)(shortcut)
+        shortcut = batch_norm()(shortcut)
+    return layers.ReLU()(layers.Add()([y, shortcut]))
+
+
+def small_resnet(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.Model:
+    """A small ResNet: a stem, three residual blocks (28 -> 14 -> 7), global average pooling."""
+    inputs = keras.Input(shape=input_shape)
+    x = layers.Conv2D(16, 3, padding="same", use_bias=False)(inputs)
+    x = layers.ReLU()(batch_norm()(x))
+    x = residual_block(x, 16)
+    x = residual_block(x, 32, strides=2)
+    x = residual_block(x, 64, strides=2)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="small_resnet")
+
+
+def inception_module(x, filters: int):
+    """Four parallel branches (1x1, 3x3, 5x5 convolutions and pooling), concatenated: the
+    network chooses which scale of pattern matters. 1x1 convolutions keep it cheap."""
+    branch1 = layers.Conv2D(filters, 1, padding="same", activation="relu")(x)
+    branch3 = layers.Conv2D(filters // 2, 1, padding="same", activation="relu")(x)
+    branch3 = layers.Conv2D(filters, 3, padding="same", activation="relu")(branch3)
+    branch5 = layers.Conv2D(filters // 4, 1, padding="same", activation="relu")(x)
+    branch5 = layers.Conv2D(filters // 2, 5, padding="same", activation="relu")(branch5)
+    pool = layers.MaxPooling2D(3, strides=1, padding="same")(x)
+    pool = layers.Conv2D(filters // 2, 1, padding="same", activation="relu")(pool)
+    return layers.Concatenate()([branch1, branch3, branch5, pool])
+
+
+def small_inception(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.Model:
+    """A stem convolution, two inception modules with pooling between, global average pooling."""
+    inputs = keras.Input(shape=input_shape)
+    x = layers.Conv2D(32, 3, activation="relu")(inputs)           # 26x26
+    x = layers.MaxPooling2D(2)(x)                                  # 13x13
+    x = inception_module(x, 32)
+    x = layers.MaxPooling2D(2)(x)                                  # 6x6
+    x = inception_module(x, 64)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="small_inception")
+
+
+def separable_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.Model:
+    """The MobileNet idea: each 3x3 convolution split into a per-channel (depthwise) 3x3 and a
+    1x1 (pointwise) convolution that mixes channels: far fewer parameters and operations."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            *_conv_bn_relu(32, 3),
+            layers.MaxPooling2D(2),
+            layers.SeparableConv2D(64, 3, use_bias=False),
+            batch_norm(),
+            layers.ReLU(),
+            layers.MaxPooling2D(2),
+            layers.SeparableConv2D(128, 3, use_bias=False),
+            batch_norm(),
+            layers.ReLU(),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(num_classes, activation="softmax"),
+        ],
+        name="separable_cnn",
+    )
+
+
+# --------------------------------------------------------------------------- transfer learning
+
+
+def conv_base(input_shape=INPUT_SHAPE) -> keras.Model:
+    """Batch-normalised convolutions ending in global average pooling: a feature extractor
+    that a new classification head can sit on."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            *_conv_bn_relu(32, 3),
+            layers.MaxPooling2D(2),
+            *_conv_bn_relu(64, 3),
+            layers.MaxPooling2D(2),
+            *_conv_bn_relu(128, 3),
+            layers.GlobalAveragePooling2D(),
+        ],
+        name="conv_base",
+    )
+
+
+def classifier_on(base: keras.Model, num_classes: int, dropout: float = 0.2,
+                  preprocess: keras.Layer | None = None) -> keras.Model:
+    """A new softmax head on ``base``. The base is called with ``training=False``: its
+    batch-norm layers keep the statistics learned in pre-training, even once unfrozen."""
+    inputs = keras.Input(shape=base.input_shape[1:])
+    x = preprocess(inputs) if preprocess is not None else inputs
+    x = base(x, training=False)
+    x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name=f"{base.name}_classifier")
+
+
+def unfreeze_top(base: keras.Model, n_layers: int) -> int:
+    """Make the last ``n_layers`` of ``base`` trainable and keep the rest frozen; returns how
+    many weight tensors are now trainable. Recompile the model afterwards."""
+    base.trainable = True
+    for layer in base.layers[:-n_layers] if n_layers else base.layers:
+        layer.trainable = False
+    return len(base.trainable_weights)
+
+
+def mobilenet_base(input_shape=(160, 160, 3), weights: str | Path | None = None) -> keras.Model:
+    """MobileNetV2 without its ImageNet classifier, pooled to one vector per image, frozen.
+    ``weights``: a path to the ImageNet weights file, or None for random weights."""
+    base = keras.applications.MobileNetV2(input_shape=input_shape, include_top=False,
+                                          weights=None, pooling="avg")
+    if weights is not None:
+        try:
+            base.load_weights(str(weights))
+        except Exception as exc:  # wrong or damaged file
+            raise ModelError(f"{weights}: not MobileNetV2 ImageNet weights "
+                             f"({type(exc).__name__}). Fetch them again.") from None
+    base.trainable = False
+    return base
+
+
+def mobilenet_preprocessing() -> keras.Layer:
+    """Pixel values 0-255 to the [-1, 1] range MobileNetV2 was trained on."""
+    return layers.Rescaling(1 / 127.5, offset=-1)
+
+
+ARCHITECTURES = {
+    "article": article_cnn,
+    "batch norm": batchnorm_cnn,
+    "global avg pool": gap_cnn,
+    "small ResNet": small_resnet,
+    "inception-style": small_inception,
+    "depthwise separable": separable_cnn,
+}
 
 
 def digit_augmentation(rotation_degrees: float = 10, shift: float = 0.1, zoom: float = 0.1):
@@ -112,7 +312,12 @@ def flops_per_image(model: keras.Model) -> int:
     """
     total = 0
     for layer in _leaf_layers(model):
-        if isinstance(layer, layers.DepthwiseConv2D):
+        if isinstance(layer, layers.SeparableConv2D):
+            out_h, out_w, out_c = layer.output.shape[1:]
+            in_c = layer.input.shape[-1]
+            depthwise = int(np.prod(layer.kernel_size)) * in_c * layer.depth_multiplier
+            total += 2 * out_h * out_w * (depthwise + in_c * layer.depth_multiplier * out_c)
+        elif isinstance(layer, layers.DepthwiseConv2D):
             k = int(np.prod(layer.kernel_size))
             total += 2 * k * int(np.prod(layer.output.shape[1:]))
         elif isinstance(layer, (layers.Conv2D, layers.Dense)):
@@ -158,3 +363,43 @@ def load_model(path: str | Path) -> keras.Model:
         raise ModelError(
             f"{path}: not a valid Keras model ({type(exc).__name__}: {first_line[:200]})."
         ) from None
+
+
+# --------------------------------------------------------------------------- TensorFlow Lite
+
+
+def to_tflite(model: keras.Model) -> bytes:
+    """The model converted to TensorFlow Lite, the format for phones and small devices."""
+    import contextlib
+    import io
+
+    # The converter prints the signature of a temporary SavedModel: nothing to act on.
+    with contextlib.redirect_stdout(io.StringIO()), filtered_stderr():
+        return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+
+
+class TFLiteClassifier:
+    """Runs a TensorFlow Lite model with the LiteRT interpreter (TensorFlow's own where
+    LiteRT is not installed)."""
+
+    def __init__(self, content: bytes):
+        import warnings
+
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            Interpreter = tf.lite.Interpreter
+        with warnings.catch_warnings(), filtered_stderr():
+            warnings.simplefilter("ignore", UserWarning)  # tf.lite's notice to use LiteRT
+            self.interpreter = Interpreter(model_content=content)
+            self.interpreter.allocate_tensors()
+            details = self.interpreter.get_input_details()[0]
+            self._input = details["index"]
+            self._output = self.interpreter.get_output_details()[0]["index"]
+            self(np.zeros(details["shape"][1:], np.float32))  # the first call sets up kernels
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """Class probabilities for one image shaped like the model's input, without batch axis."""
+        self.interpreter.set_tensor(self._input, np.asarray(image, np.float32)[np.newaxis])
+        self.interpreter.invoke()
+        return self.interpreter.get_tensor(self._output)[0]

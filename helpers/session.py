@@ -15,12 +15,13 @@ _NOISE = re.compile(
     r"absl::InitializeLog|oneDNN custom operations|Could not find cuda drivers|"
     r"failed call to cuInit|cpu_feature_guard|This TensorFlow binary is optimized|"
     r"To enable the following instructions|Unable to register cu(DNN|FFT|BLAS) factory|"
-    r"computation placer already registered|TF-TRT Warning"
+    r"computation placer already registered|TF-TRT Warning|"
+    r"Created TensorFlow Lite XNNPACK delegate"
 )
 
 
 @contextlib.contextmanager
-def _filtered_stderr():
+def filtered_stderr():
     """Capture the process-level stderr; replay every line that is not known noise."""
     sys.stderr.flush()
     saved = os.dup(2)
@@ -39,7 +40,7 @@ def _filtered_stderr():
 
 
 def _import_tensorflow():
-    with _filtered_stderr():
+    with filtered_stderr():
         import tensorflow as tf
 
         tf.config.list_physical_devices()  # initialises devices now, inside the filter

@@ -189,7 +189,7 @@ def test_record_writes_the_runner_file(tmp_path, monkeypatch):
 
 
 def test_filtered_stderr_drops_known_noise_and_keeps_the_rest(capfd):
-    with session._filtered_stderr():
+    with session.filtered_stderr():
         os.write(2, b"I0000 port.cc:153] oneDNN custom operations are on.\n")
         os.write(2, b"something a learner must see\n")
     err = capfd.readouterr().err

@@ -41,12 +41,39 @@ def check_04(m):
     assert m["most_confused_count"] >= 1 and 0 <= m["worst_recall"] <= 1
 
 
+def check_05(m):
+    for key in ("test_accuracy_no_aug", "test_accuracy_aug", "best_test_accuracy"):
+        assert 0.1 < m[key] <= 1, key  # each model learned something, even in one short epoch
+    assert m["best_training_seconds"] > 0
+
+
+def check_06(m):
+    assert m["source_test_accuracy"] > 0.5
+    for method in ("from_scratch", "frozen_features", "fine_tuned"):
+        assert 0 <= m[f"{method}_10"] <= 1
+
+
+def check_07(m):
+    accuracies = [v for k, v in m.items() if k.startswith("test_accuracy_")]
+    assert len(accuracies) == 6 and all(0 <= a <= 1 for a in accuracies)
+
+
+def check_08(m):
+    assert m["preprocessed_accuracy"] > m["naive_accuracy"]
+    assert m["tflite_max_difference"] < 1e-4
+    assert m["latency_keras_ms"] > 0 and m["latency_tflite_ms"] > 0
+
+
 # Sanity checks on each notebook's recorded metrics in fast mode (small data, one epoch).
 CHECKS = {
     "01_data": check_01,
     "02_building_blocks": check_02,
     "03_build_and_train": check_03,
     "04_evaluate_and_inspect": check_04,
+    "05_data_augmentation": check_05,
+    "06_transfer_learning": check_06,
+    "07_architectures": check_07,
+    "08_your_own_digits": check_08,
 }
 
 

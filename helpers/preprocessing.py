@@ -1,0 +1,202 @@
+"""Turn any picture of a digit into an MNIST-style input, the way MNIST itself was made.
+
+MNIST digits are light ink on black, cropped to the ink, scaled so the longer side is 20
+pixels, and placed in a 28x28 image with their centre of mass at the centre. A photo or a
+canvas drawing resized straight to 28x28 looks nothing like that; ``to_mnist`` does each
+step, and ``to_mnist_steps`` returns them all for display.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
+
+from helpers.errors import ImageError
+
+MAX_PIXELS = 40_000_000   # refuse larger images before decoding them (decompression bombs)
+DIGIT_BOX = 20            # MNIST: the longer side of the digit, in pixels
+CANVAS = 28               # MNIST: the image size
+MIN_INK_CONTRAST = 0.15   # ink must differ from the paper by this much (of full range) at least
+
+
+def load_grey(image, name: str | None = None) -> np.ndarray:
+    """Any image (path, bytes, PIL image or array) as a float grey array, 0 black to 1 white.
+
+    Transparent pixels are composited onto white first, as drawing apps and HTML canvases
+    leave the background transparent.
+    """
+    name = name or _describe(image)
+    if isinstance(image, np.ndarray):
+        return _array_to_grey(image, name)
+    pil = _open(image, name)
+    return _pil_to_grey(pil, name)
+
+
+def _describe(image) -> str:
+    if isinstance(image, (str, Path)):
+        return str(image)
+    return f"<{type(image).__name__}>"
+
+
+def _open(image, name: str) -> Image.Image:
+    if isinstance(image, Image.Image):
+        pil = image
+    else:
+        if isinstance(image, (str, Path)):
+            path = Path(image)
+            if not path.is_file():
+                raise ImageError(f"{name}: no such file.")
+            try:
+                raw = path.read_bytes()
+            except OSError as exc:
+                raise ImageError(f"{name}: cannot be read ({exc.strerror}).") from None
+        elif isinstance(image, (bytes, bytearray)):
+            raw = bytes(image)
+        else:
+            raise ImageError(f"{name}: expected a file path, bytes, a PIL image or an array.")
+        if not raw:
+            raise ImageError(f"{name}: the file is empty (0 bytes).")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                pil = Image.open(io.BytesIO(raw))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageError(f"{name}: the image is too large (limit {MAX_PIXELS:,} pixels); "
+                             "scale it down first.") from None
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            raise ImageError(f"{name}: not an image (or a format Pillow cannot read).") from None
+    width, height = pil.size
+    if width * height > MAX_PIXELS:
+        raise ImageError(
+            f"{name}: {width}x{height} pixels is too large (limit {MAX_PIXELS:,}); "
+            "scale it down first."
+        )
+    try:
+        pil.load()
+        return ImageOps.exif_transpose(pil)  # phone photos store their rotation separately
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ImageError(f"{name}: the image is damaged or truncated ({exc}).") from None
+
+
+def _pil_to_grey(pil: Image.Image, name: str) -> np.ndarray:
+    if pil.mode in ("RGBA", "LA", "PA") or (pil.mode == "P" and "transparency" in pil.info):
+        rgba = pil.convert("RGBA")
+        on_white = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+        grey = np.asarray(on_white.convert("L"), dtype=np.float32) / 255
+        if np.ptp(grey) < MIN_INK_CONTRAST:  # white ink on a transparent background
+            on_black = Image.alpha_composite(Image.new("RGBA", rgba.size, "black"), rgba)
+            grey = np.asarray(on_black.convert("L"), dtype=np.float32) / 255
+        return grey
+    return np.asarray(pil.convert("L"), dtype=np.float32) / 255
+
+
+def _array_to_grey(array: np.ndarray, name: str) -> np.ndarray:
+    a = np.asarray(array)
+    if a.ndim == 3 and a.shape[-1] in (1, 3, 4):
+        if a.shape[-1] == 1:
+            a = a[..., 0]
+        else:
+            scale = 255 if a.dtype == np.uint8 else 1
+            return _pil_to_grey(Image.fromarray(
+                (np.clip(a / scale, 0, 1) * 255).astype(np.uint8)), name)
+    if a.ndim != 2 or min(a.shape) < 2:
+        raise ImageError(f"{name}: expected a grey (H, W) or colour (H, W, 3 or 4) image, "
+                         f"got shape {a.shape}.")
+    if a.size > MAX_PIXELS:
+        raise ImageError(f"{name}: {a.shape} is too large (limit {MAX_PIXELS:,} pixels).")
+    a = a.astype(np.float32)
+    return a / 255 if array.dtype == np.uint8 or a.max() > 1 else a
+
+
+def ink_map(grey: np.ndarray) -> np.ndarray:
+    """Ink as 1 and paper as 0, whatever the polarity, with uneven lighting and noise removed.
+
+    The paper is what fills the border of the picture: if the border is light, the ink is
+    dark (and the other way round). A large morphological opening estimates the paper's
+    brightness everywhere, so a shadow or a gradient across the page is subtracted.
+    """
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    ink = 1 - grey if np.median(border) > 0.5 else grey.copy()
+    window = max(3, min(ink.shape) // 4)
+    ink = np.clip(ink - ndimage.grey_opening(ink, size=(window, window)), 0, None)
+    if ink.max() < MIN_INK_CONTRAST:
+        return np.zeros_like(ink)
+    threshold = _otsu(ink)
+    strong = np.percentile(ink[ink > threshold], 90) if np.any(ink > threshold) else ink.max()
+    return np.clip((ink - threshold / 2) / max(strong - threshold / 2, 1e-6), 0, 1)
+
+
+def _otsu(values: np.ndarray) -> float:
+    """The threshold that best splits ``values`` into two groups (Otsu's method)."""
+    hist, edges = np.histogram(values, bins=64, range=(0, float(values.max()) + 1e-6))
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight = np.cumsum(hist)
+    mean = np.cumsum(hist * centres)
+    total, total_mean = weight[-1], mean[-1]
+    between = (total_mean * weight - mean * total) ** 2 / np.maximum(
+        weight * (total - weight), 1e-12)
+    return float(centres[np.argmax(between[:-1])])
+
+
+def crop_to_ink(ink: np.ndarray, name: str = "<image>") -> np.ndarray:
+    """The ink's bounding box, ignoring specks much smaller than the digit's strokes."""
+    mask = ink > 0.3
+    labels, count = ndimage.label(mask)
+    if count == 0:
+        raise ImageError(f"{name}: no ink found; the image looks blank.")
+    sizes = ndimage.sum(mask, labels, index=range(1, count + 1))
+    keep = np.isin(labels, 1 + np.flatnonzero(sizes >= 0.05 * sizes.max()))
+    rows, cols = np.flatnonzero(keep.any(axis=1)), np.flatnonzero(keep.any(axis=0))
+    return np.where(_dilate(keep), ink, 0)[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def _dilate(mask: np.ndarray) -> np.ndarray:
+    return ndimage.binary_dilation(mask, iterations=2)
+
+
+def scale_to_box(ink: np.ndarray, box: int = DIGIT_BOX) -> np.ndarray:
+    """Resize so the longer side is ``box`` pixels, keeping the aspect ratio (anti-aliased)."""
+    height, width = ink.shape
+    factor = box / max(height, width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    resized = Image.fromarray(ink.astype(np.float32), mode="F").resize(
+        size, Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(resized), 0, 1)
+
+
+def centre_by_mass(digit: np.ndarray, canvas: int = CANVAS) -> np.ndarray:
+    """Place ``digit`` in a ``canvas`` square with its centre of mass at the centre."""
+    out = np.zeros((canvas, canvas), dtype=np.float32)
+    top, left = (canvas - digit.shape[0]) // 2, (canvas - digit.shape[1]) // 2
+    out[top : top + digit.shape[0], left : left + digit.shape[1]] = digit
+    cy, cx = ndimage.center_of_mass(out)
+    shifted = ndimage.shift(out, ((canvas - 1) / 2 - cy, (canvas - 1) / 2 - cx), order=1,
+                            mode="constant")
+    return np.clip(shifted, 0, 1).astype(np.float32)
+
+
+def to_mnist_steps(image, name: str | None = None) -> dict[str, np.ndarray]:
+    """Every step from the picture to the MNIST-style digit: grey, ink, cropped, scaled, mnist."""
+    name = name or _describe(image)
+    grey = load_grey(image, name)
+    ink = ink_map(grey)
+    cropped = crop_to_ink(ink, name)
+    scaled = scale_to_box(cropped)
+    return {"grey": grey, "ink": ink, "cropped": cropped, "scaled": scaled,
+            "mnist": centre_by_mass(scaled)}
+
+
+def to_mnist(image, name: str | None = None) -> np.ndarray:
+    """Any picture of one digit as an MNIST-style float32 (28, 28, 1) array in [0, 1]."""
+    return to_mnist_steps(image, name)["mnist"][..., np.newaxis]
+
+
+def naive_resize(image, name: str | None = None) -> np.ndarray:
+    """What not to do: grey, resized straight to 28x28 and scaled to [0, 1], nothing else."""
+    grey = load_grey(image, name)
+    small = Image.fromarray(grey.astype(np.float32), mode="F").resize((CANVAS, CANVAS))
+    return np.clip(np.asarray(small), 0, 1)[..., np.newaxis].astype(np.float32)

@@ -1,0 +1,187 @@
+"""MNIST-style preprocessing of real-world pictures, and `cnn-course predict`."""
+from __future__ import annotations
+
+import io
+import json
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from helpers import cli, data, models, preprocessing, training
+from helpers.errors import ImageError
+from helpers.preprocessing import to_mnist
+from helpers.session import keras
+
+
+def ring(size=300, box=(80, 40, 180, 220), width=18, ink=0, paper=255, mode="L"):
+    """A '0'-like ellipse outline, off-centre, dark on light by default."""
+    image = Image.new(mode, (size, size), paper)
+    ImageDraw.Draw(image).ellipse(box, outline=ink, width=width)
+    return image
+
+
+def png(image: Image.Image, fmt="PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def assert_mnist_like(x):
+    assert x.shape == (28, 28, 1) and x.dtype == np.float32
+    assert 0 <= x.min() and x.max() <= 1 and x.max() > 0.8
+    digit = x[..., 0]
+    cy, cx = np.array(np.nonzero(digit > 0)).mean(axis=1)  # rough centre of ink
+    mass_y, mass_x = (np.indices(digit.shape) * digit).sum(axis=(1, 2)) / digit.sum()
+    assert abs(mass_y - 13.5) < 0.6 and abs(mass_x - 13.5) < 0.6  # centred by mass
+    rows, cols = np.nonzero(digit > 0.1)
+    assert 18 <= max(np.ptp(rows), np.ptp(cols)) + 1 <= 22  # longer side about 20 px
+    border = np.concatenate([digit[:3].ravel(), digit[-3:].ravel(), digit[:, :3].ravel(),
+                             digit[:, -3:].ravel()])
+    assert border.max() < 0.05  # black background, light ink
+    return digit
+
+
+def test_dark_ink_on_paper_becomes_light_ink_centred():
+    assert_mnist_like(to_mnist(png(ring())))
+
+
+def test_every_form_of_the_same_digit_gives_the_same_result():
+    reference = assert_mnist_like(to_mnist(png(ring())))
+    inverted = ring(ink=255, paper=0)
+    transparent = ring(mode="RGBA", ink=(0, 0, 0, 255), paper=(0, 0, 0, 0))
+    white_on_clear = ring(mode="RGBA", ink=(255, 255, 255, 255), paper=(255, 255, 255, 0))
+    shifted_scaled = ring(size=900, box=(500, 300, 800, 840), width=54)
+    variants = {
+        "inverted": png(inverted),
+        "transparent": png(transparent),
+        "white ink on transparent": png(white_on_clear),
+        "shifted and scaled": png(shifted_scaled),
+        "palette GIF": png(ring().convert("P"), "GIF"),
+        "RGB JPEG": png(ring().convert("RGB"), "JPEG", quality=60),
+        "array": np.asarray(ring()),
+        "PIL image": ring(),
+    }
+    for name, variant in variants.items():
+        digit = assert_mnist_like(to_mnist(variant, name))
+        assert np.corrcoef(digit.ravel(), reference.ravel())[0, 1] > 0.9, name
+
+
+def test_uneven_light_and_jpeg_noise_stay_out_of_the_digit():
+    rng = np.random.default_rng(0)
+    paper = np.linspace(120, 250, 400)[None, :] * np.ones((400, 1))  # a shadow across the page
+    image = np.clip(paper + rng.normal(0, 6, paper.shape), 0, 255)
+    mask = np.asarray(ring(size=400, box=(150, 60, 260, 330), width=20)) < 128
+    image[mask] *= 0.2
+    noisy = png(Image.fromarray(image.astype(np.uint8)), "JPEG", quality=35)
+    reference = assert_mnist_like(to_mnist(png(ring(size=400, box=(150, 60, 260, 330), width=20))))
+    digit = assert_mnist_like(to_mnist(noisy, "shadowed.jpg"))
+    assert np.corrcoef(digit.ravel(), reference.ravel())[0, 1] > 0.9
+
+
+def test_steps_are_all_available():
+    steps = preprocessing.to_mnist_steps(png(ring()))
+    assert list(steps) == ["grey", "ink", "cropped", "scaled", "mnist"]
+    assert max(steps["scaled"].shape) == 20 and steps["mnist"].shape == (28, 28)
+
+
+def _bomb_png(width=60_000, height=60_000) -> bytes:
+    """A real tiny PNG whose header claims a huge size."""
+    raw = bytearray(png(Image.new("L", (8, 8), 255)))
+    ihdr = raw.index(b"IHDR")
+    raw[ihdr + 4 : ihdr + 12] = struct.pack(">II", width, height)
+    crc = zlib.crc32(bytes(raw[ihdr : ihdr + 17]))
+    raw[ihdr + 17 : ihdr + 21] = struct.pack(">I", crc)
+    return bytes(raw)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "the file is empty"),
+    (b"just some text, not a picture", "not an image"),
+    ("truncated", "damaged or truncated"),
+    ("blank", "no ink found; the image looks blank"),
+    ("bomb", "too large"),
+])
+def test_bad_files_get_clear_errors_naming_them(tmp_path, content, message):
+    if content == "truncated":
+        content = png(ring().convert("RGB"), "JPEG")[:800]
+    elif content == "blank":
+        content = png(Image.new("L", (200, 200), 250))
+    elif content == "bomb":
+        content = _bomb_png()
+    path = tmp_path / "picture.png"
+    path.write_bytes(content)
+    with pytest.raises(ImageError, match=message) as info:
+        to_mnist(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_unreadable_path_and_wrong_array_shape():
+    with pytest.raises(ImageError, match="nowhere.png: no such file"):
+        to_mnist("/nonexistent/nowhere.png")
+    with pytest.raises(ImageError, match=r"expected a grey .* got shape \(2, 3, 4, 5\)"):
+        to_mnist(np.zeros((2, 3, 4, 5)))
+
+
+def test_naive_resize_is_what_the_notebook_compares_against():
+    naive = preprocessing.naive_resize(png(ring()))
+    assert naive.shape == (28, 28, 1) and naive[0, 0, 0] > 0.9  # white paper stays white
+
+
+# --------------------------------------------------------------------------- cnn-course predict
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory):
+    (x, y), _ = data.load_mnist(source="sample")
+    keras.utils.set_random_seed(0)
+    run = training.train("fast", (data.to_model_input(x), y), epochs=2, verbose=False)
+    return models.save_model(run.model, tmp_path_factory.mktemp("model") / "m.keras")
+
+
+@pytest.fixture
+def digit_files(tmp_path):
+    good = tmp_path / "zero.png"
+    good.write_bytes(png(ring()))
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"nope")
+    return good, bad
+
+
+def test_predict_prints_one_line_per_image_and_exits_0(small_model, digit_files, capsys):
+    good, _ = digit_files
+    assert cli.main(["predict", "--model", str(small_model), str(good), str(good)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"{good}: ") and "top 3:" in lines[0]
+
+
+def test_predict_json_lines_and_exit_1_when_any_fails(small_model, digit_files, capsys):
+    good, bad = digit_files
+    assert cli.main(["predict", "--json", "--model", str(small_model), str(bad), str(good)]) == 1
+    out, err = capsys.readouterr()
+    first, second = [json.loads(line) for line in out.strip().splitlines()]
+    assert first["file"] == str(bad) and "not an image" in first["error"]
+    assert set(second) == {"file", "digit", "probability", "top3"}
+    assert second["digit"] == second["top3"][0]["digit"] and len(second["top3"]) == 3
+    assert 0 <= second["probability"] <= 1 and "Traceback" not in err
+
+
+def test_predict_without_a_model_says_how_to_make_one(tmp_path, digit_files, capsys):
+    assert cli.main(["predict", "--model", str(tmp_path / "none.keras"), str(digit_files[0])]) == 2
+    assert "cnn-course train" in capsys.readouterr().err
+
+
+def test_predict_with_an_invalid_model_file_exits_2(tmp_path, digit_files, capsys):
+    fake = tmp_path / "fake.keras"
+    fake.write_bytes(b"PK\x03\x04 not a model")
+    assert cli.main(["predict", "--model", str(fake), str(digit_files[0])]) == 2
+    err = capsys.readouterr().err
+    assert "not a valid Keras model" in err and "Traceback" not in err
+
+
+def test_predict_usage_error_exits_2():
+    with pytest.raises(SystemExit) as info:
+        cli.main(["predict"])
+    assert info.value.code == 2
