@@ -83,11 +83,11 @@ def wide_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.M
             layers.MaxPooling2D(2),
             *_conv_bn_relu(128, 3),
             layers.Flatten(),
-            layers.Dropout(0.2),
+            layers.Dropout(0.3),
             layers.Dense(128, use_bias=False),
             batch_norm(),
             layers.ReLU(),
-            layers.Dropout(0.2),
+            layers.Dropout(0.3),
             layers.Dense(num_classes, activation="softmax"),
         ],
         name="wide_cnn",
@@ -208,6 +208,13 @@ def separable_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> ke
         ],
         name="separable_cnn",
     )
+
+
+def average_of(members: list[keras.Model], name: str = "ensemble") -> keras.Model:
+    """One model whose prediction is the average of the members' predicted probabilities."""
+    inputs = keras.Input(shape=members[0].input_shape[1:])
+    outputs = layers.Average()([member(inputs) for member in members])
+    return keras.Model(inputs, outputs, name=name)
 
 
 # --------------------------------------------------------------------------- transfer learning

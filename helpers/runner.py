@@ -1,8 +1,9 @@
 """The course runner: execute the numbered notebooks with papermill and report on them.
 
-For each notebook it writes the executed notebook, an HTML rendering and the kernel's log
-into the output folder, then ``metrics.json`` and ``report.md`` for the whole run. A failing notebook is
-reported with its failing cell and error, and the run goes on.
+For each notebook it writes the executed notebook, an HTML rendering and (when the kernel
+said anything) the kernel's log into the output folder, then ``metrics.json`` and
+``report.md`` for the whole run. A failing notebook is reported with its failing cell and
+error, and the run goes on.
 """
 from __future__ import annotations
 
