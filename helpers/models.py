@@ -250,10 +250,10 @@ def classifier_on(base: keras.Model, num_classes: int, dropout: float = 0.2,
 
 
 def unfreeze_top(base: keras.Model, n_layers: int) -> int:
-    """Make the last ``n_layers`` of ``base`` trainable and keep the rest frozen; returns how
-    many weight tensors are now trainable. Recompile the model afterwards."""
+    """Make the last ``n_layers`` of ``base`` trainable (all of them when 0) and keep the rest
+    frozen; returns how many weight tensors are now trainable. Recompile afterwards."""
     base.trainable = True
-    for layer in base.layers[:-n_layers] if n_layers else base.layers:
+    for layer in base.layers[:-n_layers] if n_layers else []:
         layer.trainable = False
     return len(base.trainable_weights)
 
@@ -380,9 +380,17 @@ def to_tflite(model: keras.Model) -> bytes:
     import contextlib
     import io
 
-    # The converter prints the signature of a temporary SavedModel: nothing to act on.
-    with contextlib.redirect_stdout(io.StringIO()), filtered_stderr():
-        return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    import logging
+
+    # The converter prints and logs what it does with a temporary SavedModel: nothing to act on.
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    tf_logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), filtered_stderr():
+            return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    finally:
+        tf_logger.setLevel(level)
 
 
 class TFLiteClassifier:

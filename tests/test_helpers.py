@@ -239,3 +239,14 @@ def test_load_or_train_trains_once_then_loads(sample, tmp_path, capsys):
     second = training.load_or_train(path, (x_train[:256], y_train[:256]), epochs=1)
     assert "Loaded the model" in capsys.readouterr().out
     assert np.allclose(first.get_weights()[0], second.get_weights()[0])
+
+
+def test_tflite_conversion_is_silent_and_agrees_with_keras(capfd):
+    keras.utils.set_random_seed(0)
+    model = models.strided_cnn()
+    lite = models.TFLiteClassifier(models.to_tflite(model))
+    x = np.random.default_rng(0).random((28, 28, 1)).astype("float32")
+    assert np.allclose(lite(x), model.predict(x[None], verbose=0)[0], atol=1e-5)
+    captured = capfd.readouterr()
+    assert "Assets written" not in captured.err + captured.out
+    assert "Saved artifact" not in captured.out
