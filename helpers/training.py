@@ -259,7 +259,7 @@ def head_then_fine_tune(model: keras.Model, base: keras.Model, train_data, val_d
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         if isinstance(train_data, tf.data.Dataset):
             return model.fit(train_data, validation_data=val_data, epochs=epochs,
-                             verbose=0).history
+                             shuffle=False, verbose=0).history  # the dataset shuffles itself
         x, y = train_data
         return model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=val_data,
                          verbose=0).history
