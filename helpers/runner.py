@@ -42,13 +42,15 @@ class NotebookResult:
 def discover(notebook_dir: Path = NOTEBOOK_DIR, only: list[str] | None = None) -> list[Path]:
     """The numbered notebooks (``NN_name.ipynb``) in order, optionally only those numbered ``only``."""
     notebooks = sorted(p for p in Path(notebook_dir).glob("[0-9][0-9]_*.ipynb"))
+    if not notebooks:
+        raise CourseError(f"no numbered notebooks (NN_name.ipynb) in {notebook_dir}.")
     if only:
         wanted = {n.zfill(2) for n in only}
         unknown = wanted - {p.name[:2] for p in notebooks}
         if unknown:
             raise CourseError(
                 f"no notebook numbered {', '.join(sorted(unknown))} in {notebook_dir}; "
-                f"there are: {', '.join(p.name[:2] for p in notebooks) or 'none'}."
+                f"there are: {', '.join(p.name[:2] for p in notebooks)}."
             )
         notebooks = [p for p in notebooks if p.name[:2] in wanted]
     return notebooks

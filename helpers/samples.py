@@ -49,12 +49,6 @@ class Sample:
     family: str
     data: bytes
 
-    def save(self, folder: Path) -> Path:
-        """Write the image into ``folder`` under its own name; returns the path."""
-        path = Path(folder) / self.name
-        path.write_bytes(self.data)
-        return path
-
 
 def _encode(image: Image.Image, fmt: str, **options) -> bytes:
     buffer = io.BytesIO()

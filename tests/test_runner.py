@@ -90,6 +90,11 @@ def test_cli_run_unknown_notebook_is_a_clear_error(course, capsys):
     assert "no notebook numbered 42" in capsys.readouterr().err
 
 
+def test_cli_run_on_a_folder_without_notebooks_is_a_clear_error(tmp_path, capsys):
+    assert cli.main(["run", "--notebooks", str(tmp_path)]) == 1
+    assert "no numbered notebooks" in capsys.readouterr().err
+
+
 def test_cli_usage_error_exits_2(capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["run", "--bogus"])
