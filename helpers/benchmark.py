@@ -129,6 +129,7 @@ def run_bench(recipe_names: list[str], epochs: int | None = None, train_size: in
     report.announce(f"bench: float32 matmul ceiling {ceiling:.1f} GFLOP/s")
     results = {}
     for name in recipe_names:
+        keras.backend.clear_session()  # each recipe starts from a clean slate
         keras.utils.set_random_seed(seed)
         results[name] = bench_recipe(training.get_recipe(name), (x_train, y_train),
                                      (x_test, y_test), epochs)

@@ -51,6 +51,28 @@ def test_feature_extractor_returns_every_conv_output():
     assert [tuple(o.shape) for o in outputs] == [(2, 26, 26, 32), (2, 11, 11, 64), (2, 3, 3, 64)]
 
 
+@pytest.mark.parametrize("shape", [(64, 5, 5, 8), (1600, 8)])  # after a convolution, a dense layer
+def test_fused_batch_norm_agrees_with_keras(shape):
+    x = np.random.default_rng(0).normal(2.0, 3.0, shape).astype("float32")
+    fused = models.FusedBatchNorm(momentum=0.9)
+    reference = keras.layers.BatchNormalization(momentum=0.9)
+    for training in (True, False):  # batch statistics, then the running averages just updated
+        # (the fused kernel's running variance is the unbiased one: larger by n/(n-1))
+        assert np.allclose(fused(x, training=training), reference(x, training=training),
+                           rtol=2e-3, atol=1e-4)
+    assert np.allclose(fused.moving_mean, reference.moving_mean, atol=1e-5)
+    assert not np.allclose(fused.moving_mean, 0)
+
+
+def test_frozen_fused_batch_norm_keeps_its_running_statistics():
+    x = np.random.default_rng(0).normal(2.0, 3.0, (16, 4, 4, 3)).astype("float32")
+    layer = models.FusedBatchNorm()
+    layer.build(x.shape)
+    layer.trainable = False
+    assert np.allclose(layer(x, training=True), layer(x, training=False))
+    assert np.allclose(layer.moving_mean, 0) and np.allclose(layer.moving_variance, 1)
+
+
 # --------------------------------------------------------------------------- data preparation
 
 
@@ -208,9 +230,10 @@ def test_setup_seeds_and_prints_one_banner(capsys):
 # --------------------------------------------------------------------------- saving and loading
 
 
-def test_save_and_load_round_trip(tmp_path):
+@pytest.mark.parametrize("build", [models.article_cnn, models.wide_cnn])
+def test_save_and_load_round_trip(tmp_path, build):
     keras.utils.set_random_seed(0)
-    model = models.article_cnn()
+    model = build()
     path = models.save_model(model, tmp_path / "sub" / "m.keras")
     x = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
     assert np.allclose(model.predict(x, verbose=0), models.load_model(path).predict(x, verbose=0))
