@@ -224,10 +224,10 @@ def _publish(tmp: Path, dest: Path) -> None:
     os.replace(tmp, dest)
 
 
-def download(url: str, dest: str | Path, sha256: str | None,
+def download(url: str, dest: str | Path, sha256: str | None, size: int | None = None,
              timeout: float = NETWORK_TIMEOUT) -> Path:
-    """Download ``url`` to ``dest``, checking its sha256 when one is published; nothing is
-    left behind on failure."""
+    """Download ``url`` to ``dest``, checking its sha256 and size where they are published;
+    nothing is left behind on failure."""
     dest = Path(dest)
     host = urllib.parse.urlsplit(url).hostname
     if os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
@@ -239,10 +239,15 @@ def download(url: str, dest: str | Path, sha256: str | None,
     tmp = Path(tmp_name)
     try:
         digest = hashlib.sha256()
+        received = 0
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             while chunk := response.read(1 << 20):
                 digest.update(chunk)
                 out.write(chunk)
+                received += len(chunk)
+        if size is not None and received != size:
+            raise DatasetError(f"{url}: downloaded {received:,} bytes, expected {size:,}; "
+                               "try again later.")
         if sha256 is not None and digest.hexdigest() != sha256:
             raise DatasetError(f"{url}: downloaded file has the wrong checksum; try again later.")
         _publish(tmp, dest)
@@ -413,8 +418,12 @@ def fetch_mnist(dest: str | Path = DATA_DIR, from_dir: str | Path | None = None)
 MOBILENET_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5"
 MOBILENET_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
                  + MOBILENET_FILE)
+MOBILENET_BYTES = 9_406_464  # Keras publishes no checksum for it, only this size
 FLOWERS_URL = ("https://storage.googleapis.com/download.tensorflow.org/example_images/"
                "flower_photos.tgz")
+# Size and sha256 of the archive as published with TensorFlow Datasets' tf_flowers.
+FLOWERS_BYTES = 228_813_984
+FLOWERS_SHA256 = "4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d9c"
 FLOWER_CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")
 FLOWER_IMAGES = 3670  # the published size of the TensorFlow flowers dataset
 
@@ -444,8 +453,9 @@ def check_flowers(folder: Path) -> int:
 
 
 def fetch_photo_assets(dest: str | Path = DATA_DIR) -> tuple[Path, Path]:
-    """Download MobileNetV2's ImageNet weights and the flower photos into ``dest``, each
-    checked by content (the weights load into MobileNetV2, all 3,670 photos are there)."""
+    """Download MobileNetV2's ImageNet weights and the flower photos into ``dest``. The
+    archive is checked against its published sha256 and the photos counted; the weights
+    against their published size, then loaded into MobileNetV2."""
     import shutil
     import tarfile
 
@@ -454,7 +464,8 @@ def fetch_photo_assets(dest: str | Path = DATA_DIR) -> tuple[Path, Path]:
     dest = Path(dest).expanduser().resolve()
     weights, flowers = find_photo_assets(dest)
     if weights is None:
-        weights = download(MOBILENET_URL, dest / "mobilenet" / MOBILENET_FILE, sha256=None)
+        weights = download(MOBILENET_URL, dest / "mobilenet" / MOBILENET_FILE, sha256=None,
+                           size=MOBILENET_BYTES)
         try:
             mobilenet_base(weights=weights)
         except Exception:
@@ -462,7 +473,7 @@ def fetch_photo_assets(dest: str | Path = DATA_DIR) -> tuple[Path, Path]:
             raise
         report.announce(f"MobileNetV2 weights: downloaded and checked into {weights.parent}.")
     if flowers is None:
-        archive = download(FLOWERS_URL, dest / "flower_photos.tgz", sha256=None)
+        archive = download(FLOWERS_URL, dest / "flower_photos.tgz", FLOWERS_SHA256, FLOWERS_BYTES)
         unpacked = Path(tempfile.mkdtemp(dir=dest, prefix=".flower_photos."))
         try:
             with tarfile.open(archive) as tar:

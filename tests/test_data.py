@@ -205,6 +205,14 @@ def test_download_with_wrong_checksum_leaves_nothing(monkeypatch, tmp_path):
     assert files_under(tmp_path) == []
 
 
+def test_download_of_the_wrong_size_leaves_nothing(monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "_resolve_host", lambda host, timeout: None)
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: io.BytesIO(b"junk"))
+    with pytest.raises(DatasetError, match="downloaded 4 bytes, expected 9,406,464"):
+        data.download(data.MOBILENET_URL, tmp_path / "w.h5", None, data.MOBILENET_BYTES)
+    assert files_under(tmp_path) == []
+
+
 def test_fetch_copies_a_verified_folder(shared_mnist, tmp_path, capsys):
     dest = data.fetch_mnist(tmp_path / "classroom", from_dir=shared_mnist.parent)
     assert load_mnist(source="dir", data_dir=dest).source == "dir"
