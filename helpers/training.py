@@ -107,11 +107,11 @@ RECIPES: dict[str, Recipe] = {
     "best": Recipe(
         name="best",
         summary="2 wider CNNs with batch norm, dropout and augmentation, one-cycle Adam, "
-                "8 epochs each, predictions averaged",
+                "10 epochs each, predictions averaged",
         build=models.wide_cnn,
         optimizer=adam_one_cycle(4e-3, average_weights=True),
         batch_size=128,
-        epochs=8,
+        epochs=10,
         pipeline=True,
         augment=models.digit_augmentation,
         members=2,
