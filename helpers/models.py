@@ -114,8 +114,7 @@ def strided_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> kera
     )
 
 
-def wide_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES,
-             dropout: float = 0.3) -> keras.Model:
+def wide_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.Model:
     """The article's layout, wider, with batch normalisation and dropout: for best accuracy."""
     return keras.Sequential(
         [
@@ -126,11 +125,11 @@ def wide_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES,
             layers.MaxPooling2D(2),
             *_conv_bn_relu(128, 3),
             layers.Flatten(),
-            layers.Dropout(dropout),
+            layers.Dropout(0.3),
             layers.Dense(128, use_bias=False),
             batch_norm(),
             layers.ReLU(),
-            layers.Dropout(dropout),
+            layers.Dropout(0.3),
             layers.Dense(num_classes, activation="softmax"),
         ],
         name="wide_cnn",
