@@ -1,6 +1,8 @@
 """helpers: models, training, evaluation, plots, reporting and the quiet TensorFlow start."""
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import os
 
@@ -127,6 +129,26 @@ def test_every_recipe_learns_in_a_few_steps(sample, name):
     assert run.history["accuracy"][-1] > 0.3  # chance is 0.1
 
 
+def test_an_ensemble_recipe_trains_one_network_per_builder_and_averages_them(sample):
+    (x_train, y_train), (x_test, _) = sample
+    recipe = dataclasses.replace(training.get_recipe("best"), epochs=1,
+                                 build=(models.article_cnn, models.strided_cnn))
+    keras.utils.set_random_seed(0)
+    run = training.train(recipe, (x_train[:512], y_train[:512]), verbose=False)
+    networks = [layer for layer in run.model.layers if isinstance(layer, keras.Model)]
+    assert [network.name for network in networks] == ["article_cnn_1", "strided_cnn_2"]
+    assert len(run.epoch_seconds) == 2  # one epoch each
+    expected = np.mean([network.predict(x_test[:16], verbose=0) for network in networks], axis=0)
+    assert np.allclose(run.model.predict(x_test[:16], verbose=0), expected, atol=1e-6)
+
+
+def test_the_best_recipe_averages_networks_of_two_designs():
+    recipe = training.get_recipe("best")
+    first, second = (build() for build in recipe.build)
+    assert recipe.members == 2
+    assert first.layers[0].kernel_size == (3, 3) and second.layers[0].kernel_size == (5, 5)
+
+
 def test_one_cycle_schedule_warms_up_then_anneals_to_zero():
     schedule = training.adam_one_cycle(1e-2, warmup=0.2)(100)._learning_rate
     rates = [float(schedule(step)) for step in (0, 10, 20, 60, 100)]
@@ -230,7 +252,8 @@ def test_setup_seeds_and_prints_one_banner(capsys):
 # --------------------------------------------------------------------------- saving and loading
 
 
-@pytest.mark.parametrize("build", [models.article_cnn, models.wide_cnn])
+@pytest.mark.parametrize("build", [models.article_cnn, models.wide_cnn,
+                                   functools.partial(models.wide_cnn, kernel_size=5)])
 def test_save_and_load_round_trip(tmp_path, build):
     keras.utils.set_random_seed(0)
     model = build()
