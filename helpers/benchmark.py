@@ -99,7 +99,8 @@ def bench_recipe(recipe: training.Recipe, train_data, test_data, epochs: int | N
     report.announce(f"bench: {recipe.name} ({recipe.summary}), {epochs} epoch(s){per_network}")
     run = training.train(recipe, (x_train, y_train), epochs=epochs, callbacks=[timer])
     # Epoch times include the accuracy checks; the timer's clock does not. An ensemble's
-    # networks train one after another: each of their epochs counts.
+    # networks train one after another: each of their epochs counts, at the FLOPs per image
+    # of the average network.
     epochs_trained = len(run.epoch_seconds)
     seconds_per_epoch = timer.training_seconds / epochs_trained
     images_per_second = len(x_train) / seconds_per_epoch
