@@ -15,3 +15,7 @@ class ImageError(CourseError):
 
 class ModelError(CourseError):
     """A model file is missing or is not a valid Keras model."""
+
+
+class UsageError(CourseError):
+    """A command-line argument that cannot work, such as an output path that is a folder."""

@@ -4,6 +4,7 @@ from pathlib import Path
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = COURSE_ROOT / "notebooks"
 DATA_DIR = COURSE_ROOT / "data"      # `cnn-course fetch-data` puts datasets here by default
+DATA_ENV = "CNN_COURSE_DATA"         # a prepared data folder, which the course prefers to its own
 MODEL_DIR = COURSE_ROOT / "models"   # trained models that notebooks and the CLI share
 BUILD_DIR = COURSE_ROOT / "build"    # executed notebooks and run reports
 

@@ -6,15 +6,19 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-plt.rcParams.update({
+DIGIT_CMAP = "gray_r"  # dark ink on white paper, as people see handwriting
+COURSE_STYLE = {
     "figure.dpi": 100,
     "axes.grid": False,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "font.size": 10,
-})
+}
 
-DIGIT_CMAP = "gray_r"  # dark ink on white paper, as people see handwriting
+
+def use_course_style() -> None:
+    """Set matplotlib to the course's look (``session.setup`` calls this)."""
+    plt.rcParams.update(COURSE_STYLE)
 
 
 def show_images(images, titles=None, cols: int = 10, cmap: str = DIGIT_CMAP, size: float = 1.2,

@@ -10,7 +10,8 @@ import json
 import numbers
 import os
 import sys
-from pathlib import Path
+
+from helpers.files import write_text
 
 METRICS_ENV = "CNN_COURSE_METRICS"  # set by the runner: the JSON file a notebook writes to
 
@@ -45,9 +46,5 @@ def recorded() -> dict:
 
 def _save() -> None:
     target = os.environ.get(METRICS_ENV)
-    if not target:
-        return
-    path = Path(target)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(_recorded, indent=2))
-    os.replace(tmp, path)
+    if target:
+        write_text(target, json.dumps(_recorded, indent=2))

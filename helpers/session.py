@@ -1,4 +1,7 @@
-"""Start a notebook session: TensorFlow imported without start-up noise, one seed, a banner."""
+"""Start a notebook session: ``setup()`` starts TensorFlow quietly, seeds, styles, and greets.
+
+Nothing happens on import. ``setup()`` is the one explicit set-up call a notebook makes.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -9,6 +12,8 @@ import sys
 import tempfile
 
 from helpers.report import announce
+
+TF_LOG_ENV = "TF_CPP_MIN_LOG_LEVEL"  # 2: TensorFlow's C++ log shows errors only
 
 # TensorFlow's C++ start-up lines that say nothing a learner can act on.
 _NOISE = re.compile(
@@ -39,7 +44,12 @@ def filtered_stderr():
                     print(line, file=sys.stderr)
 
 
-def _import_tensorflow():
+def start_tensorflow():
+    """Import TensorFlow with its start-up log silenced (C++ log at errors only, unless the
+    environment already says otherwise); returns the module."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault(TF_LOG_ENV, "2")
     with filtered_stderr():
         import tensorflow as tf
 
@@ -47,12 +57,9 @@ def _import_tensorflow():
     return tf
 
 
-tf = _import_tensorflow()
-import keras  # noqa: E402  (after TensorFlow, which picks the backend)
-
-
 def device_summary() -> str:
     """'CPU (2 cores)' or 'GPU: <names>' for the banner."""
+    tf = start_tensorflow()
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         return "GPU: " + ", ".join(g.name for g in gpus)
@@ -60,8 +67,15 @@ def device_summary() -> str:
 
 
 def setup(seed: int = 42) -> int:
-    """Seed Python, NumPy and TensorFlow, and print a one-line banner; returns the seed."""
+    """Start TensorFlow quietly, seed Python, NumPy and TensorFlow, set the course's plot
+    style, and print a one-line banner; returns the seed."""
+    tf = start_tensorflow()
+    import keras
+
+    from helpers import plots
+
     keras.utils.set_random_seed(seed)
+    plots.use_course_style()
     announce(
         f"Python {platform.python_version()} | TensorFlow {tf.__version__} | "
         f"Keras {keras.__version__} | {device_summary()} | seed {seed}"
