@@ -1,9 +1,12 @@
-"""Judging a trained classifier: accuracy, confusions, per-class scores, and where it looks."""
+"""Judging a trained classifier: accuracy, confusions and per-class scores (scikit-learn's),
+the most confident mistakes, and looking inside: filters, feature maps, saliency."""
 from __future__ import annotations
 
+import keras
 import numpy as np
-
-from helpers.session import keras, tf
+import tensorflow as tf
+from keras import layers
+from sklearn import metrics
 
 
 def predict_probabilities(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -13,14 +16,12 @@ def predict_probabilities(model: keras.Model, x: np.ndarray, batch_size: int = 1
 
 def accuracy(y_true, y_pred) -> float:
     """Fraction of predictions equal to the labels."""
-    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+    return float(metrics.accuracy_score(y_true, y_pred))
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int = 10) -> np.ndarray:
     """Counts with true classes as rows and predicted classes as columns."""
-    matrix = np.zeros((num_classes, num_classes), dtype=int)
-    np.add.at(matrix, (np.asarray(y_true, int), np.asarray(y_pred, int)), 1)
-    return matrix
+    return metrics.confusion_matrix(y_true, y_pred, labels=range(num_classes))
 
 
 def most_confused_pair(matrix: np.ndarray) -> tuple[int, int, int]:
@@ -35,14 +36,9 @@ def per_class_scores(y_true, y_pred, num_classes: int = 10):
     """A table (pandas DataFrame) of precision, recall, F1 and support for each class."""
     import pandas as pd
 
-    matrix = confusion_matrix(y_true, y_pred, num_classes)
-    hits = np.diag(matrix).astype(float)
-    predicted, actual = matrix.sum(axis=0), matrix.sum(axis=1)
-    precision = np.divide(hits, predicted, out=np.zeros_like(hits), where=predicted > 0)
-    recall = np.divide(hits, actual, out=np.zeros_like(hits), where=actual > 0)
-    f1 = np.divide(2 * precision * recall, precision + recall,
-                   out=np.zeros_like(hits), where=(precision + recall) > 0)
-    return pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": actual},
+    precision, recall, f1, support = metrics.precision_recall_fscore_support(
+        y_true, y_pred, labels=range(num_classes), zero_division=0)
+    return pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": support},
                         index=pd.Index(range(num_classes), name="digit"))
 
 
@@ -53,6 +49,20 @@ def most_confident_mistakes(probabilities: np.ndarray, y_true, k: int = 12) -> n
     wrong = np.flatnonzero(predicted != np.asarray(y_true))
     confidence = probabilities[wrong, predicted[wrong]]
     return wrong[np.argsort(-confidence)][:k]
+
+
+# --------------------------------------------------------------------------- looking inside
+
+
+def conv_layers(model: keras.Model) -> list:
+    """The model's Conv2D layers, in order."""
+    return [layer for layer in model.layers if isinstance(layer, layers.Conv2D)]
+
+
+def feature_extractor(model: keras.Model, layer_list=None) -> keras.Model:
+    """A model that maps an input to the outputs of ``layer_list`` (default: every Conv2D)."""
+    chosen = layer_list if layer_list is not None else conv_layers(model)
+    return keras.Model(inputs=model.inputs[0], outputs=[layer.output for layer in chosen])
 
 
 def saliency_maps(model: keras.Model, images: np.ndarray, classes=None) -> np.ndarray:
