@@ -3,7 +3,9 @@
 For each recipe it measures training speed (seconds per epoch, images per second, achieved
 GFLOP/s against this machine's matrix-multiply ceiling measured in the same run), the
 training time until test accuracy first reaches 99.0% (checked several times per epoch,
-with the clock stopped while checking), and the final test accuracy.
+with the clock stopped while checking; for an ensemble, the accuracy of the averaged
+prediction), and the final test accuracy. It also times the fused batch-norm kernel
+against Keras' own layer on the ``fast`` recipe's network.
 """
 from __future__ import annotations
 
@@ -11,14 +13,40 @@ import json
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
+from keras import layers
 
-from helpers import data, models, report, training
-from helpers.session import keras, tf
+from helpers import files, mnist, recipes, report, training
+from helpers.blocks import leaf_layers, with_keras_batch_norm
 
 TARGET_ACCURACY = 0.99
 CHECKS_PER_EPOCH = 8
 TRAINING_FLOPS_PER_FORWARD = 3  # backward pass costs about twice the forward pass
+
+
+def flops_per_image(model: keras.Model) -> int:
+    """Forward-pass FLOPs for one image (a multiply-add counts as 2), from the layer shapes.
+
+    Counts convolutions (plain, depthwise and separable) and dense layers, which are nearly
+    all of a CNN's arithmetic.
+    """
+    total = 0
+    for layer in leaf_layers(model):
+        if isinstance(layer, layers.SeparableConv2D):
+            out_h, out_w, out_c = layer.output.shape[1:]
+            in_c = layer.input.shape[-1]
+            depthwise = int(np.prod(layer.kernel_size)) * in_c * layer.depth_multiplier
+            total += 2 * out_h * out_w * (depthwise + in_c * layer.depth_multiplier * out_c)
+        elif isinstance(layer, layers.DepthwiseConv2D):
+            k = int(np.prod(layer.kernel_size))
+            total += 2 * k * int(np.prod(layer.output.shape[1:]))
+        elif isinstance(layer, (layers.Conv2D, layers.Dense)):
+            kernel = layer.kernel.shape  # (..., in, out): each output uses prod(kernel[:-1]) MACs
+            outputs = int(np.prod(layer.output.shape[1:]))
+            total += 2 * int(np.prod(kernel[:-1])) * outputs
+    return total
 
 
 def matmul_ceiling_gflops(size: int = 2048, seconds: float = 2.0) -> float:
@@ -39,13 +67,21 @@ def matmul_ceiling_gflops(size: int = 2048, seconds: float = 2.0) -> float:
 
 class TimeToTarget(keras.callbacks.Callback):
     """Checks test accuracy every ``every`` training calls with the clock stopped; records
-    the training seconds at which it first reaches ``target``."""
+    the training seconds at which it first reaches ``target``.
 
-    def __init__(self, x_test, y_test, every: int, target: float = TARGET_ACCURACY):
+    An ensemble's networks train one after another with the same timer: its clock counts
+    every network's training, and each check measures the average of the finished
+    networks' predictions and the current network's, as the ensemble will predict.
+    """
+
+    def __init__(self, x_test, y_test, every: int, target: float = TARGET_ACCURACY,
+                 clock=time.perf_counter):
         super().__init__()
         self.x_test, self.y_test = x_test, y_test
-        self.every, self.target = max(every, 1), target
+        self.every, self.target, self.clock = max(every, 1), target, clock
         self._calls = 0
+        self._finished_sum = None   # summed test probabilities of the finished networks
+        self._finished_count = 0
         self.training_seconds = 0.0
         self.time_to_target: float | None = None
         self.checks: list[tuple[float, float]] = []  # (training seconds, test accuracy)
@@ -55,10 +91,10 @@ class TimeToTarget(keras.callbacks.Callback):
         self._resume()
 
     def _resume(self):
-        self._started = time.perf_counter()
+        self._started = self.clock()
 
     def _pause(self):
-        self.training_seconds += time.perf_counter() - self._started
+        self.training_seconds += self.clock() - self._started
 
     def on_train_batch_end(self, batch, logs=None):
         self._calls += 1  # once per call into TensorFlow (steps_per_execution steps)
@@ -79,17 +115,27 @@ class TimeToTarget(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._pause()
+        if self.time_to_target is None:  # the next network joins this one's predictions
+            probabilities = self.probabilities()
+            self._finished_sum = probabilities if self._finished_sum is None \
+                else self._finished_sum + probabilities
+            self._finished_count += 1
+
+    def probabilities(self) -> np.ndarray:
+        """The current network's predicted probabilities for the test images."""
+        batches = [self._predict(tf.constant(self.x_test[start : start + 2000])).numpy()
+                   for start in range(0, len(self.x_test), 2000)]
+        return np.concatenate(batches)
 
     def test_accuracy(self) -> float:
-        hits = 0
-        for start in range(0, len(self.x_test), 2000):
-            batch = self.x_test[start : start + 2000]
-            predicted = np.argmax(self._predict(tf.constant(batch)).numpy(), axis=1)
-            hits += int(np.sum(predicted == self.y_test[start : start + 2000]))
-        return hits / len(self.x_test)
+        """Test accuracy of the average of the finished networks and the current one."""
+        probabilities = self.probabilities()
+        if self._finished_sum is not None:
+            probabilities = (self._finished_sum + probabilities) / (self._finished_count + 1)
+        return float(np.mean(np.argmax(probabilities, axis=1) == self.y_test))
 
 
-def bench_recipe(recipe: training.Recipe, train_data, test_data, epochs: int | None = None) -> dict:
+def bench_recipe(recipe: recipes.Recipe, train_data, test_data, epochs: int | None = None) -> dict:
     """Train one recipe on ``train_data``; its speed, time to 99% and final test accuracy."""
     (x_train, y_train), (x_test, y_test) = train_data, test_data
     epochs = epochs or recipe.epochs
@@ -104,7 +150,7 @@ def bench_recipe(recipe: training.Recipe, train_data, test_data, epochs: int | N
     epochs_trained = len(run.epoch_seconds)
     seconds_per_epoch = timer.training_seconds / epochs_trained
     images_per_second = len(x_train) / seconds_per_epoch
-    flops = models.flops_per_image(run.model) // recipe.members * TRAINING_FLOPS_PER_FORWARD
+    flops = flops_per_image(run.model) // recipe.members * TRAINING_FLOPS_PER_FORWARD
     _, final_accuracy = run.model.evaluate(x_test, y_test, batch_size=2000, verbose=0)
     return {
         "seconds_per_epoch": round(seconds_per_epoch, 3),
@@ -118,31 +164,57 @@ def bench_recipe(recipe: training.Recipe, train_data, test_data, epochs: int | N
     }
 
 
+def _epoch_seconds(model: keras.Model, x, y, batch_size: int) -> float:
+    """Seconds for one training epoch of ``model`` after a warm-up epoch (the first traces)."""
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+    started = time.perf_counter()
+    model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+    return time.perf_counter() - started
+
+
+def batch_norm_speed(x, y, recipe_name: str = "fast") -> dict:
+    """Training time per epoch of the recipe's network with the fused batch-norm kernel and
+    with Keras' ``BatchNormalization`` (same weights, same data, same process)."""
+    recipe = recipes.get_recipe(recipe_name)
+    fused = recipe.build()
+    plain = with_keras_batch_norm(fused)
+    fused_seconds = _epoch_seconds(fused, x, y, recipe.batch_size)
+    keras_seconds = _epoch_seconds(plain, x, y, recipe.batch_size)
+    return {"network": fused.name, "images": int(len(x)),
+            "fused_seconds": round(fused_seconds, 3), "keras_seconds": round(keras_seconds, 3),
+            "fused_speedup": round(keras_seconds / fused_seconds, 2)}
+
+
 def run_bench(recipe_names: list[str], epochs: int | None = None, train_size: int | None = None,
               data_source: str = "auto", seed: int = 0, ceiling_seconds: float = 2.0) -> dict:
     """Benchmark the named recipes in this process on the same data; returns the JSON report."""
     keras.utils.set_random_seed(seed)
-    mnist = data.load_mnist(source=data_source)
-    (x_train, y_train), (x_test, y_test) = mnist
-    x_train, y_train = data.subset(data.to_model_input(x_train), y_train, train_size)
-    x_test = data.to_model_input(x_test)
+    data = mnist.load_mnist(source=data_source)
+    (x_train, y_train), (x_test, y_test) = data
+    x_train, y_train = mnist.subset(mnist.to_model_input(x_train), y_train, train_size)
+    x_test = mnist.to_model_input(x_test)
     ceiling = matmul_ceiling_gflops(seconds=ceiling_seconds)
     report.announce(f"bench: float32 matmul ceiling {ceiling:.1f} GFLOP/s")
     results = {}
     for name in recipe_names:
         keras.backend.clear_session()  # each recipe starts from a clean slate
         keras.utils.set_random_seed(seed)
-        results[name] = bench_recipe(training.get_recipe(name), (x_train, y_train),
+        results[name] = bench_recipe(recipes.get_recipe(name), (x_train, y_train),
                                      (x_test, y_test), epochs)
         results[name]["ceiling_ratio"] = round(results[name]["gflops"] / ceiling, 3)
+    keras.backend.clear_session()
+    report.announce("bench: the fast recipe's network with fused and with Keras batch norm")
+    bn = batch_norm_speed(x_train, y_train)
     seed_t = results.get("seed", {}).get("time_to_99")
     fast_t = results.get("fast", {}).get("time_to_99")
     return {
-        "data_source": mnist.source,
+        "data_source": data.source,
         "train_images": int(len(x_train)),
         "ceiling_gflops": round(ceiling, 1),
         "recipes": results,
         "speedup_time_to_99": round(seed_t / fast_t, 2) if seed_t and fast_t else None,
+        "batch_norm": bn,
     }
 
 
@@ -163,12 +235,13 @@ def format_table(result: dict) -> str:
         )
     if result["speedup_time_to_99"] is not None:
         lines += ["", f"speedup in time to 99% (seed / fast): {result['speedup_time_to_99']:.1f}x"]
+    bn = result["batch_norm"]
+    lines += ["", f"batch norm on {bn['network']}, one epoch of {bn['images']:,} images: fused "
+                  f"kernel {bn['fused_seconds']:.1f} s, Keras' layer {bn['keras_seconds']:.1f} s "
+                  f"({bn['fused_speedup']:.2f}x)"]
     return "\n".join(lines)
 
 
 def write_json(result: dict, path: str | Path) -> Path:
-    """Write the bench result as JSON."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    return path
+    """Write the bench result as JSON (atomically)."""
+    return files.write_text(path, json.dumps(result, indent=2) + "\n")
