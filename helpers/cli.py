@@ -1,29 +1,52 @@
-"""The ``cnn-course`` command line: fetch data, run the course, train, benchmark, predict.
-
-Errors a user can fix are printed as one line on stderr (exit 1); usage errors exit 2.
-"""
+"""The ``cnn-course`` command line: fetch data, run the course, train, benchmark, predict."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from helpers import paths
-from helpers.errors import CourseError, DatasetError
+from helpers import files, paths
+from helpers.errors import CourseError, DatasetError, UsageError
+from helpers.recipes import RECIPES
+
+EXIT_CODES = """exit codes (every command):
+  0    everything asked for was done
+  1    something the command needed was missing or unusable (data, a model, an image,
+       the network); the message says what to do
+  2    the command line was wrong (an unknown option, a bad value, an output path that
+       cannot be written): refused before any work started
+  130  interrupted (Ctrl-C)"""
+
+
+def _quiet_tensorflow() -> None:
+    from helpers.session import start_tensorflow
+
+    start_tensorflow()
 
 
 def _fetch_data(args: argparse.Namespace) -> int:
-    from helpers.data import DATA_ENV, fetch_mnist, fetch_photo_assets
+    from helpers.mnist import fetch_mnist
+    from helpers.paths import DATA_ENV
 
+    files.check_output_dir(args.dest, what="--dest")
+    online_advice = ("Connect to the internet and try again, or copy from a prepared folder "
+                     "with `cnn-course fetch-data --from DIR`.")
     try:
         dest = fetch_mnist(args.dest, from_dir=args.from_dir)
-        if args.with_photos:
-            fetch_photo_assets(dest)
     except DatasetError as exc:
-        raise DatasetError(
-            f"{exc} Connect to the internet and try again, or copy from a prepared folder "
-            "with `cnn-course fetch-data --from DIR`."
-        ) from None
+        if args.from_dir is not None:
+            raise  # the folder was the problem, not the network
+        raise DatasetError(f"{exc} {online_advice}") from None
+    if args.with_photos:
+        _quiet_tensorflow()
+        from helpers import photos, transfer
+
+        try:
+            weights, _ = photos.fetch_photo_assets(dest)
+        except DatasetError as exc:
+            raise DatasetError(f"{exc} The photos and weights need the internet once: fetch "
+                               "them on a connected machine and copy its data folder.") from None
+        transfer.check_mobilenet_weights(weights)
     print(f"\nEverything the course needs is in {dest}. Point the course at it with:\n")
     print(f"    export {DATA_ENV}={dest}")
     return 0
@@ -32,6 +55,7 @@ def _fetch_data(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from helpers.runner import run_course
 
+    files.check_output_dir(args.out, what="--out")
     results = run_course(out_dir=args.out, fast=args.fast, only=args.only,
                          notebook_dir=args.notebooks)
     failed = [stem for stem, r in results.items() if r.status != "ok"]
@@ -43,6 +67,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    files.check_output_file(args.out, ".keras", what="--out")
+    files.check_output_file(args.out.with_suffix(".json"), ".json", what="model card")
+    _quiet_tensorflow()
     from helpers.training import train_and_save
 
     card = train_and_save(args.recipe, args.out, epochs=args.epochs)
@@ -52,6 +79,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    files.check_output_file(args.json, ".json", what="--json")
+    _quiet_tensorflow()
     from helpers import benchmark
 
     result = benchmark.run_bench(args.recipes, epochs=args.epochs, train_size=args.train_size)
@@ -66,16 +95,13 @@ UNSURE_BELOW = 0.5  # a top probability this low often means: not one clear digi
 def _predict(args: argparse.Namespace) -> int:
     import json
 
+    _quiet_tensorflow()
     import numpy as np
 
-    from helpers import models, preprocessing
-    from helpers.errors import ImageError, ModelError
+    from helpers import export, preprocessing
+    from helpers.errors import ImageError
 
-    try:
-        model = models.load_model(args.model)
-    except ModelError as exc:
-        print(f"cnn-course predict: {exc}", file=sys.stderr)
-        return 2
+    model = export.load_model(args.model)
     inputs, results = [], []
     for name in args.images:
         try:
@@ -105,10 +131,22 @@ def _predict(args: argparse.Namespace) -> int:
     return 1 if len(ok) < len(results) else 0
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1, with a message that says so."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``cnn-course`` and its subcommands."""
     parser = argparse.ArgumentParser(
-        prog="cnn-course", description="Image classification with CNNs: the course's tools."
+        prog="cnn-course", description="Image classification with CNNs: the course's tools.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -134,23 +172,24 @@ def build_parser() -> argparse.ArgumentParser:
                      help="folder of numbered notebooks (default: %(default)s)")
     run.set_defaults(handler=_run)
 
-    recipes = ("seed", "fast", "best")
+    names = list(RECIPES)
     train = commands.add_parser("train", help="train a model with a named recipe and save it")
-    train.add_argument("--recipe", choices=recipes, default="fast",
+    train.add_argument("--recipe", choices=names, default="fast",
                        help="training recipe (default: %(default)s)")
-    train.add_argument("--epochs", type=_positive_int, help="override the recipe's epochs")
+    train.add_argument("--epochs", type=positive_int, help="override the recipe's epochs")
     train.add_argument("--out", type=Path, default=paths.model_path(),
                        help="where to save the .keras model; a .json model card goes beside it "
                             "(default: %(default)s)")
     train.set_defaults(handler=_train)
 
     bench = commands.add_parser("bench", help="compare the training recipes' speed and accuracy")
-    bench.add_argument("--recipes", nargs="+", choices=recipes, default=list(recipes),
-                       metavar="RECIPE", help="recipes to run, in order (default: all three)")
+    bench.add_argument("--recipes", nargs="+", choices=names, default=names,
+                       metavar="RECIPE", help=f"recipes to run, in order (default: all: "
+                                              f"{' '.join(names)})")
     bench.add_argument("--json", type=Path, default=paths.BUILD_DIR / "bench.json",
                        help="where to write the results (default: %(default)s)")
-    bench.add_argument("--epochs", type=_positive_int, help="override every recipe's epochs")
-    bench.add_argument("--train-size", type=_positive_int, metavar="N",
+    bench.add_argument("--epochs", type=positive_int, help="override every recipe's epochs")
+    bench.add_argument("--train-size", type=positive_int, metavar="N",
                        help="train on N images only (a quick check)")
     bench.set_defaults(handler=_bench)
 
@@ -165,18 +204,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``cnn-course``; returns the exit code."""
+    """Entry point of ``cnn-course``; returns the exit code (see ``EXIT_CODES``)."""
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
+    except UsageError as exc:
+        print(f"cnn-course {args.command}: {exc}", file=sys.stderr)
+        return 2
     except CourseError as exc:
         print(f"cnn-course {args.command}: {exc}", file=sys.stderr)
         return 1

@@ -48,6 +48,8 @@ def _open(image, name: str) -> Image.Image:
     else:
         if isinstance(image, (str, Path)):
             path = Path(image)
+            if path.is_dir():
+                raise ImageError(f"{name}: is a folder, not an image file.")
             if not path.is_file():
                 raise ImageError(f"{name}: no such file.")
             try:

@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from helpers import report
 from helpers.errors import CourseError
+from helpers.files import atomic_write, check_output_dir, move_into_place, write_text
 from helpers.paths import BUILD_DIR, NOTEBOOK_DIR
 
 KERNEL_NAME = "cnn-course"
@@ -90,16 +92,14 @@ def _heartbeat(label: str, started: float):
         thread.join()
 
 
-def _local_kernel_manager(log_file):
-    """A kernel manager using local sockets (IPC, not TCP) and logging the kernel to ``log_file``.
-
-    The kernel's own log (start-up, shutdown chatter) goes to the file, not the terminal.
-    """
+def _local_kernel_manager(log_file, socket_dir: Path):
+    """A kernel manager using local sockets (IPC, not TCP) in ``socket_dir`` and logging the
+    kernel to ``log_file``, so neither sockets nor start-up chatter land beside the notebooks."""
     from jupyter_client.manager import AsyncKernelManager
 
     class LocalKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs):
-            super().__init__(transport="ipc", **kwargs)
+            super().__init__(transport="ipc", ip=str(socket_dir / "kernel"), **kwargs)
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             kw.update(stdout=log_file, stderr=log_file)
@@ -122,36 +122,36 @@ def run_notebook(path: Path, out_dir: Path, fast: bool = False) -> NotebookResul
 
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / path.name
-    metrics_file = out_dir / f".{path.stem}.metrics.json"
-    metrics_file.unlink(missing_ok=True)
     previous = os.environ.get(report.METRICS_ENV)
-    os.environ[report.METRICS_ENV] = str(metrics_file)
     started = time.monotonic()
     error = None
-    try:
-        with _heartbeat(path.stem, started), open(out_dir / f"{path.stem}.kernel.log", "w") as log:
-            papermill.execute_notebook(
-                str(path),
-                str(executed),
-                parameters=FAST_PARAMETERS if fast else {},
-                kernel_name=ensure_kernel(),
-                cwd=str(path.parent),
-                progress_bar=False,
-                kernel_manager_class=_local_kernel_manager(log),
-            )
-    except Exception as exc:  # a failing notebook is reported, not raised
-        error = _describe_failure(exc)
-    finally:
-        if previous is None:
-            os.environ.pop(report.METRICS_ENV, None)
-        else:
-            os.environ[report.METRICS_ENV] = previous
-    seconds = round(time.monotonic() - started, 2)
-    recorded = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
-    metrics_file.unlink(missing_ok=True)
-    kernel_log = out_dir / f"{path.stem}.kernel.log"
-    if kernel_log.exists() and kernel_log.stat().st_size == 0:
-        kernel_log.unlink()
+    with tempfile.TemporaryDirectory(prefix="cnn-course-run-") as scratch:
+        scratch = Path(scratch)
+        metrics_file, log_path = scratch / "metrics.json", scratch / f"{path.stem}.kernel.log"
+        os.environ[report.METRICS_ENV] = str(metrics_file)
+        try:
+            with _heartbeat(path.stem, started), open(log_path, "w") as log, \
+                    atomic_write(executed) as partial:
+                try:
+                    papermill.execute_notebook(
+                        str(path), str(partial), parameters=FAST_PARAMETERS if fast else {},
+                        kernel_name=ensure_kernel(), cwd=str(path.parent), progress_bar=False,
+                        kernel_manager_class=_local_kernel_manager(log, scratch),
+                    )
+                except Exception as exc:  # a failing notebook is reported, not raised
+                    error = _describe_failure(exc)
+                if partial.stat().st_size == 0:  # the kernel never started: nothing to keep
+                    partial.unlink()
+                    executed.unlink(missing_ok=True)
+        finally:
+            if previous is None:
+                os.environ.pop(report.METRICS_ENV, None)
+            else:
+                os.environ[report.METRICS_ENV] = previous
+        seconds = round(time.monotonic() - started, 2)
+        recorded = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
+        if log_path.stat().st_size:
+            move_into_place(log_path, out_dir / log_path.name)
     if executed.exists():
         _render_html(executed)
     return NotebookResult(
@@ -168,7 +168,7 @@ def _render_html(executed: Path) -> None:
     from nbconvert import HTMLExporter
 
     body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
-    executed.with_suffix(".html").write_text(body, encoding="utf-8")
+    write_text(executed.with_suffix(".html"), body)
 
 
 def run_course(
@@ -179,7 +179,7 @@ def run_course(
 ) -> dict[str, NotebookResult]:
     """Run the notebooks in order, writing everything to ``out_dir``; returns results by stem."""
     notebooks = discover(notebook_dir, only)
-    out_dir = Path(out_dir)
+    out_dir = check_output_dir(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     mode = "fast" if fast else "full"
     report.announce(f"Running {len(notebooks)} notebook(s) in {mode} mode into {out_dir}/")
@@ -200,8 +200,8 @@ def _write_outputs(results: dict[str, NotebookResult], out_dir: Path, mode: str)
     for entry in entries.values():
         if entry["error"] is None:
             del entry["error"]
-    (out_dir / "metrics.json").write_text(json.dumps(entries, indent=2) + "\n")
-    (out_dir / "report.md").write_text(format_report(results, mode))
+    write_text(out_dir / "metrics.json", json.dumps(entries, indent=2) + "\n")
+    write_text(out_dir / "report.md", format_report(results, mode))
 
 
 def _number(value: float) -> str:
