@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup course fast test lab data clean
+.PHONY: setup course fast test test-quick test-full lab data clean
 
 setup: $(STAMP)
 
@@ -23,8 +23,18 @@ course: setup        ## run every notebook in full mode; results in build/
 fast: setup          ## run every notebook in fast mode (a few minutes)
 	$(BIN)/cnn-course run --fast
 
-test: setup          ## the whole test suite
+# The notebooks nbval runs exactly as a learner opens them (full mode; nothing trains in them).
+AS_OPENED := notebooks/01_data.ipynb notebooks/02_building_blocks.ipynb
+
+test: setup          ## the test suite: helpers, CLI, every notebook in fast mode (~6 min)
 	$(BIN)/python -m pytest
+	CNN_COURSE_OFFLINE=1 $(BIN)/python -m pytest --nbval-lax $(AS_OPENED)
+
+test-quick: setup    ## everything but the notebooks (~3 min)
+	$(BIN)/python -m pytest -m "not notebook and not full"
+
+test-full: setup     ## every notebook in full mode on the full dataset, with its claims (~40 min)
+	$(BIN)/python -m pytest -m full
 
 lab: setup           ## open the notebooks in JupyterLab
 	$(BIN)/jupyter lab notebooks

@@ -1,4 +1,4 @@
-"""Shared fixtures: small IDX files, the shared MNIST copy when present, and no network."""
+"""Shared fixtures: small IDX files, the full MNIST copy named by $CNN_COURSE_DATA, no network."""
 from __future__ import annotations
 
 import gzip
@@ -6,13 +6,21 @@ import os
 import socket
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pytest
 
-from helpers import data
-from helpers.data import idx_bytes
+from helpers import mnist, photos
+from helpers.downloads import OFFLINE_ENV
+from helpers.idx import idx_bytes
+from helpers.paths import DATA_ENV
+from helpers.session import start_tensorflow
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+matplotlib.use("Agg")
+start_tensorflow()  # once, quietly, before any test imports Keras
+
+# The full dataset, when this machine has one: read once here, before any test clears the variable.
+FULL_DATA = os.environ.get(DATA_ENV)
 
 
 def write_idx(path: Path, array: np.ndarray) -> Path:
@@ -37,11 +45,10 @@ def tiny_mnist_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def shared_mnist() -> Path:
-    """The full MNIST folder beside the project, or skip when this machine has none."""
-    folder = SHARED_DATA / "mnist"
-    if not folder.is_dir():
-        pytest.skip("no shared MNIST copy on this machine")
-    return folder
+    """The full MNIST folder named by $CNN_COURSE_DATA, or skip when there is none."""
+    if not FULL_DATA:
+        pytest.skip(f"no full MNIST: ${DATA_ENV} is not set")
+    return mnist.find_mnist_dir(FULL_DATA)
 
 
 @pytest.fixture
@@ -52,9 +59,10 @@ def offline(monkeypatch, tmp_path):
 
     monkeypatch.setattr(socket, "getaddrinfo", no_network)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
-    monkeypatch.delenv(data.DATA_ENV, raising=False)
-    monkeypatch.delenv(data.OFFLINE_ENV, raising=False)
-    monkeypatch.setattr(data, "DATA_DIR", tmp_path / "course-data")
+    monkeypatch.delenv(DATA_ENV, raising=False)
+    monkeypatch.delenv(OFFLINE_ENV, raising=False)
+    monkeypatch.setattr(mnist, "DATA_DIR", tmp_path / "course-data")
+    monkeypatch.setattr(photos, "DATA_DIR", tmp_path / "course-data")
     return tmp_path
 
 
@@ -62,6 +70,3 @@ def files_under(folder: Path) -> list[str]:
     """Every file below ``folder``, hidden ones included, as relative paths."""
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) \
         if folder.exists() else []
-
-
-os.environ.setdefault("MPLBACKEND", "Agg")

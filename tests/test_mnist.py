@@ -1,10 +1,14 @@
-"""The MNIST data layer: IDX parsing, verification, sources and fetching."""
+"""The MNIST data layer: IDX parsing, verification, sources, downloading and fetching."""
 from __future__ import annotations
 
+import email.message
 import gzip
+import hashlib
 import io
+import os
 import shutil
 import socket
+import stat
 import time
 import urllib.request
 
@@ -12,8 +16,10 @@ import numpy as np
 import pytest
 
 from conftest import files_under, write_idx
-from helpers import data, report
-from helpers.data import DatasetError, load_mnist, parse_idx, read_idx
+from helpers import downloads, mnist, report
+from helpers.errors import DatasetError
+from helpers.idx import idx_bytes, parse_idx, read_idx
+from helpers.mnist import load_mnist
 
 
 # --------------------------------------------------------------------------- IDX parsing
@@ -38,7 +44,7 @@ def test_wrong_header_names_the_file(tmp_path):
 
 
 def test_size_mismatch_is_reported_as_truncation():
-    raw = data.idx_bytes(np.zeros((4, 28, 28), np.uint8))
+    raw = idx_bytes(np.zeros((4, 28, 28), np.uint8))
     with pytest.raises(DatasetError, match="promises 3,152 bytes but the file has 3,000"):
         parse_idx(raw[:3000], "x")
 
@@ -96,7 +102,7 @@ def test_corrupt_npz_says_delete_and_fetch_again(tmp_path):
     path = tmp_path / "mnist.npz"
     path.write_bytes(b"PK\x03\x04" + bytes(64))
     with pytest.raises(DatasetError, match="mnist.npz: truncated or corrupt archive"):
-        data.load_npz(path)
+        mnist.load_npz(path)
 
 
 def test_full_mnist_from_shared_folder(shared_mnist):
@@ -147,24 +153,24 @@ def test_auto_offline_falls_back_to_sample_with_banner(offline, capsys):
 
 
 def test_auto_uses_the_environment_variable(offline, tiny_mnist_dir, monkeypatch):
-    monkeypatch.setenv(data.DATA_ENV, str(tiny_mnist_dir))
+    monkeypatch.setenv(mnist.DATA_ENV, str(tiny_mnist_dir))
     with pytest.raises(DatasetError, match=r"checksum mismatch.*\$CNN_COURSE_DATA"):
         load_mnist()
 
 
 def test_auto_prefers_data_dir_argument(offline, shared_mnist, monkeypatch, tiny_mnist_dir):
-    monkeypatch.setenv(data.DATA_ENV, str(tiny_mnist_dir))  # would fail if it were used
+    monkeypatch.setenv(mnist.DATA_ENV, str(tiny_mnist_dir))  # would fail if it were used
     assert load_mnist(data_dir=shared_mnist).source == "dir"
 
 
 def test_offline_switch_never_touches_the_network(offline, monkeypatch):
-    monkeypatch.setenv(data.OFFLINE_ENV, "1")
+    monkeypatch.setenv(downloads.OFFLINE_ENV, "1")
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: pytest.fail("network used"))
     assert load_mnist().source == "sample"
 
 
 def test_damaged_keras_cache_is_an_error_not_a_fallback(offline):
-    cache = data.keras_cache_path()
+    cache = mnist.keras_cache_path()
     cache.parent.mkdir(parents=True)
     cache.write_bytes(b"not a zip")
     with pytest.raises(DatasetError, match="mnist.npz: truncated or corrupt archive"):
@@ -178,11 +184,50 @@ def test_name_lookup_that_hangs_is_abandoned(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: time.sleep(5))
     started = time.monotonic()
     with pytest.raises(DatasetError, match="no answer looking up example.org"):
-        data._resolve_host("example.org", timeout=0.2)
+        downloads.resolve_host("example.org", timeout=0.2)
     assert time.monotonic() - started < 2
 
 
-class _BrokenStream(io.BytesIO):
+def _served(tmp_path, content: bytes) -> str:
+    """A file:// address serving ``content`` (Keras' get_file reads it as it reads https)."""
+    source = tmp_path / "served" / "payload.bin"
+    source.parent.mkdir()
+    source.write_bytes(content)
+    return source.as_uri()
+
+
+def test_download_checks_the_checksum_and_gives_normal_permissions(tmp_path):
+    content = b"the bytes of a published file"
+    dest = tmp_path / "out" / "file.bin"
+    downloads.download(_served(tmp_path, content), dest, hashlib.sha256(content).hexdigest(),
+                       size=len(content))
+    assert dest.read_bytes() == content
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o666 & ~umask
+    assert files_under(tmp_path / "out") == ["file.bin"]  # no staging folder left
+
+
+def test_download_with_wrong_checksum_leaves_nothing(tmp_path):
+    with pytest.raises(DatasetError, match="wrong checksum"):
+        downloads.download(_served(tmp_path, b"junk"), tmp_path / "out" / "mnist.npz", "0" * 64)
+    assert files_under(tmp_path / "out") == []
+
+
+def test_download_of_the_wrong_size_leaves_nothing(tmp_path):
+    with pytest.raises(DatasetError, match="downloaded 4 bytes, expected 9,406,464"):
+        downloads.download(_served(tmp_path, b"junk"), tmp_path / "out" / "w.h5", size=9_406_464)
+    assert files_under(tmp_path / "out") == []
+
+
+class _BrokenResponse(io.BytesIO):
+    """What urlopen returns, but the connection drops after the first block."""
+
+    def info(self):
+        headers = email.message.Message()
+        headers["Content-Length"] = str(len(self.getvalue()))
+        return headers
+
     def read(self, size=-1):
         if self.tell() > 0:
             raise ConnectionResetError("connection reset by peer")
@@ -190,39 +235,30 @@ class _BrokenStream(io.BytesIO):
 
 
 def test_interrupted_download_leaves_nothing(monkeypatch, tmp_path):
-    monkeypatch.setattr(data, "_resolve_host", lambda host, timeout: None)
-    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: _BrokenStream(bytes(100)))
+    monkeypatch.setattr(downloads, "resolve_host", lambda host, timeout: None)
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, data=None: _BrokenResponse(bytes(100)))
     with pytest.raises(DatasetError, match="could not download.*connection reset"):
-        data.download("https://example.org/mnist.npz", tmp_path / "mnist.npz", "0" * 64)
-    assert files_under(tmp_path) == []
+        downloads.download("https://example.org/mnist.npz", tmp_path / "out" / "mnist.npz")
+    assert files_under(tmp_path / "out") == []
 
 
-def test_download_with_wrong_checksum_leaves_nothing(monkeypatch, tmp_path):
-    monkeypatch.setattr(data, "_resolve_host", lambda host, timeout: None)
-    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: io.BytesIO(b"junk"))
-    with pytest.raises(DatasetError, match="wrong checksum"):
-        data.download("https://example.org/mnist.npz", tmp_path / "mnist.npz", "0" * 64)
-    assert files_under(tmp_path) == []
-
-
-def test_download_of_the_wrong_size_leaves_nothing(monkeypatch, tmp_path):
-    monkeypatch.setattr(data, "_resolve_host", lambda host, timeout: None)
-    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: io.BytesIO(b"junk"))
-    with pytest.raises(DatasetError, match="downloaded 4 bytes, expected 9,406,464"):
-        data.download(data.MOBILENET_URL, tmp_path / "w.h5", None, data.MOBILENET_BYTES)
-    assert files_under(tmp_path) == []
+def test_offline_switch_refuses_before_any_lookup(monkeypatch, tmp_path):
+    monkeypatch.setenv(downloads.OFFLINE_ENV, "1")
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: pytest.fail("network used"))
+    with pytest.raises(DatasetError, match="CNN_COURSE_OFFLINE is set"):
+        downloads.download("https://example.org/x.bin", tmp_path / "x.bin")
 
 
 def test_fetch_copies_a_verified_folder(shared_mnist, tmp_path, capsys):
-    dest = data.fetch_mnist(tmp_path / "classroom", from_dir=shared_mnist.parent)
+    dest = mnist.fetch_mnist(tmp_path / "classroom", from_dir=shared_mnist.parent)
     assert load_mnist(source="dir", data_dir=dest).source == "dir"
-    data.fetch_mnist(dest)  # a second run finds it and does nothing
+    mnist.fetch_mnist(dest)  # a second run finds it and does nothing
     assert "already in" in capsys.readouterr().out
 
 
 def test_fetch_from_damaged_folder_copies_nothing(tiny_mnist_dir, tmp_path):
     with pytest.raises(DatasetError, match="checksum mismatch"):
-        data.fetch_mnist(tmp_path / "classroom", from_dir=tiny_mnist_dir)
+        mnist.fetch_mnist(tmp_path / "classroom", from_dir=tiny_mnist_dir)
     assert files_under(tmp_path / "classroom") == []
 
 
@@ -231,3 +267,14 @@ def test_gzip_of_other_data_is_rejected_by_header(tmp_path):
     path.write_bytes(gzip.compress(b"hello world, this is not IDX"))
     with pytest.raises(DatasetError, match="not an IDX file"):
         read_idx(path)
+
+
+def test_fetch_from_a_bad_folder_when_a_good_copy_is_there_says_it_was_ignored(
+        shared_mnist, tiny_mnist_dir, tmp_path, capsys):
+    dest = mnist.fetch_mnist(tmp_path / "classroom", from_dir=shared_mnist)
+    capsys.readouterr()
+    mnist.fetch_mnist(dest, from_dir=tiny_mnist_dir)
+    out = capsys.readouterr().out
+    assert "already in" in out
+    assert f"nothing copied from {tiny_mnist_dir}; it is not usable" in out
+    assert "checksum mismatch" in out

@@ -1,91 +1,160 @@
-"""Every course notebook runs top to bottom in fast mode, and what it records makes sense.
+"""Every course notebook runs top to bottom, and what it records holds.
 
-Each notebook runs through the same runner as `cnn-course run --fast`, in a fresh kernel.
-Data: $CNN_COURSE_DATA when set (CI points it at a full copy), else the offline sample;
-downloads are switched off.
+`make test` runs each notebook in fast mode (small data, short trainings) through the same
+runner as `cnn-course run --fast`, in a fresh kernel, and holds floors on what it records:
+each floor sits well below what fast mode measured (on the offline sample and on the full
+dataset's subsets) and far above what a broken notebook gives (chance is 0.1 for ten
+digits, 0.2 for notebook 06's five). `make test-full` runs them in full mode on the full
+dataset and checks the course's claims. Data: $CNN_COURSE_DATA when set, else the offline
+sample; downloads are switched off.
 """
 from __future__ import annotations
 
 import nbformat
 import pytest
 
-from helpers.data import OFFLINE_ENV
-from helpers.paths import NOTEBOOK_DIR
+from conftest import FULL_DATA
+from helpers.downloads import OFFLINE_ENV
+from helpers.paths import DATA_ENV, NOTEBOOK_DIR
 from helpers.runner import discover, run_notebook
 
 NOTEBOOKS = discover(NOTEBOOK_DIR)
 
+# --------------------------------------------------------------------------- fast mode
+# Measured in fast mode, offline sample / full dataset: given in each comment.
 
 
-def check_01(m):
+def fast_01(m):
     assert m["fit_images"] + m["validation_images"] == m["train_images"]
-    assert 0.6 < m["nearest_template_accuracy"] < 0.95  # a real but weak baseline
-    assert 1 <= m["class_imbalance_ratio"] < 1.5
-    assert 0.7 < m["fraction_background_pixels"] < 0.9
+    assert 0.7 < m["nearest_template_accuracy"] < 0.9       # 0.798 / 0.820
+    assert 1 <= m["class_imbalance_ratio"] < 1.5             # 1.00 / 1.24
+    assert 0.7 < m["fraction_background_pixels"] < 0.9      # 0.808 / 0.809
 
 
-def check_02(m):
+def fast_02(m):
     assert m["article_parameters"] == 93_322
     assert m["numpy_vs_keras_max_difference"] < 1e-5
 
 
-def check_03(m):
-    assert m["test_accuracy"] > 0.8 and m["val_accuracy"] > 0.8  # chance is 0.1
-    assert m["seconds_per_epoch"] > 0 and m["fast_seconds"] > 0 and m["fast_speedup"] > 0
+def fast_03(m):
+    assert m["val_accuracy"] > 0.8 and m["test_accuracy"] > 0.8          # 0.885-0.912
+    assert m["val_accuracy"] in (m["val_accuracy_seed"], m["val_accuracy_cosine_decay"])
+    assert m["fast_val_accuracy"] > 0.7                                  # 0.890 / 0.888
 
 
-def check_04(m):
-    assert m["test_accuracy"] > 0.8
+def fast_04(m):
+    assert m["test_accuracy"] > 0.8                                      # 0.899 / 0.912
     assert m["most_confused_true"] != m["most_confused_predicted"]
-    assert {m["most_confused_true"], m["most_confused_predicted"]} <= set(range(10))
-    assert m["most_confused_count"] >= 1 and 0 <= m["worst_recall"] <= 1
+    assert m["worst_recall"] > 0.6                                       # 0.84 / 0.84
+    assert m["saliency_on_ink"] > 0.6                                    # 0.80 / 0.82
 
 
-def check_05(m):
-    for key in ("test_accuracy_no_aug", "test_accuracy_aug", "best_test_accuracy"):
-        assert 0.1 < m[key] <= 1, key  # each model learned something, even in one short epoch
-    assert m["best_training_seconds"] > 0
+def fast_05(m):
+    assert m["test_accuracy_no_aug"] > 0.75 and m["test_accuracy_aug"] > 0.75  # 0.883-0.887
+    assert m["best_test_accuracy"] > 0.8                                 # 0.948 / 0.951
 
 
-def check_06(m):
-    assert m["source_test_accuracy"] > 0.5
-    for method in ("from_scratch", "frozen_features", "fine_tuned"):
-        assert 0 <= m[f"{method}_10"] <= 1
+def fast_06(m):
+    assert m["source_test_accuracy"] > 0.9                               # 0.978 / 0.992
+    assert m["frozen_features_10"] > 0.3 and m["fine_tuned_10"] > 0.3    # 0.39-0.51
 
 
-def check_07(m):
-    accuracies = [v for k, v in m.items() if k.startswith("test_accuracy_")]
-    assert len(accuracies) == 6 and all(0 <= a <= 1 for a in accuracies)
+def fast_07(m):
+    accuracies = {k: v for k, v in m.items() if k.startswith("test_accuracy_")}
+    assert len(accuracies) == 6
+    # measured: 0.63-0.67 (inception-style) to 0.94-0.95 (batch norm), mean 0.86
+    assert min(accuracies.values()) > 0.5, accuracies
+    assert sum(accuracies.values()) / 6 > 0.75, accuracies
 
 
-def check_08(m):
-    assert m["preprocessed_accuracy"] > m["naive_accuracy"]
+def fast_08(m):
+    assert m["preprocessed_accuracy"] > 0.6                              # 0.73 / 0.82
+    assert m["naive_accuracy"] < 0.4                                     # 0.07 / 0.15
     assert m["tflite_max_difference"] < 1e-4
-    assert m["latency_keras_ms"] > 0 and m["latency_tflite_ms"] > 0
 
 
-# Sanity checks on each notebook's recorded metrics in fast mode (small data, one epoch).
-CHECKS = {
-    "01_data": check_01,
-    "02_building_blocks": check_02,
-    "03_build_and_train": check_03,
-    "04_evaluate_and_inspect": check_04,
-    "05_data_augmentation": check_05,
-    "06_transfer_learning": check_06,
-    "07_architectures": check_07,
-    "08_your_own_digits": check_08,
+FAST_CHECKS = {
+    "01_data": fast_01,
+    "02_building_blocks": fast_02,
+    "03_build_and_train": fast_03,
+    "04_evaluate_and_inspect": fast_04,
+    "05_data_augmentation": fast_05,
+    "06_transfer_learning": fast_06,
+    "07_architectures": fast_07,
+    "08_your_own_digits": fast_08,
 }
+
+
+def _run(path, out_dir, fast):
+    result = run_notebook(path, out_dir, fast=fast)
+    assert result.status == "ok", result.error
+    stderr = [out["text"] for cell in nbformat.read(out_dir / path.name, 4).cells
+              for out in cell.get("outputs", []) if out.get("name") == "stderr"]
+    assert not stderr, f"the notebook printed to stderr: {stderr}"
+    return result
 
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_in_fast_mode(path, tmp_path, monkeypatch):
     monkeypatch.setenv(OFFLINE_ENV, "1")
-    result = run_notebook(path, tmp_path, fast=True)
-    assert result.status == "ok", result.error
-    stderr = [out["text"] for cell in nbformat.read(tmp_path / path.name, 4).cells
-              for out in cell.get("outputs", []) if out.get("name") == "stderr"]
-    assert not stderr, f"the notebook printed to stderr: {stderr}"
-    assert result.data_source in {"dir", "keras", "sample"}
-    assert path.stem in CHECKS, f"add sanity checks for {path.stem} to CHECKS"
-    CHECKS[path.stem](result.metrics)
+    result = _run(path, tmp_path, fast=True)
+    assert result.data_source == ("dir" if FULL_DATA else "sample")
+    assert path.stem in FAST_CHECKS, f"add fast-mode checks for {path.stem} to FAST_CHECKS"
+    FAST_CHECKS[path.stem](result.metrics)
+
+
+# --------------------------------------------------------------------------- full mode
+# The claims each notebook's prose makes on the full dataset.
+
+
+def full_01(m):
+    assert m["train_images"] == 60_000 and m["test_images"] == 10_000
+    assert 0.8 < m["nearest_template_accuracy"] < 0.85      # "about four in five right"
+
+
+def full_03(m):
+    assert m["test_accuracy"] >= 0.99                       # "99% or better"
+    assert abs(m["val_accuracy"] - m["test_accuracy"]) < 0.02
+
+
+def full_04(m):
+    assert m["test_accuracy"] >= 0.99                       # the model notebook 03 saved
+
+
+def full_05(m):
+    assert m["aug_gain_smallest"] > 0.01 and m["aug_gain_smallest"] > m["aug_gain_largest"]
+    # "about 99.5%": measured 99.49-99.62% over 16 pairings of separately trained networks
+    assert m["best_test_accuracy"] >= 0.994
+
+
+def full_06(m):
+    assert m["fine_tuned_10"] > m["from_scratch_10"]        # transfer pays with few labels
+
+
+def full_07(m):
+    accuracies = [v for k, v in m.items() if k.startswith("test_accuracy_")]
+    assert len(accuracies) == 6 and min(accuracies) > 0.95
+
+
+def full_08(m):
+    assert m["preprocessed_accuracy"] >= 0.9 and m["naive_accuracy"] < 0.5
+
+
+FULL_CHECKS = {"01_data": full_01, "02_building_blocks": fast_02, "03_build_and_train": full_03,
+               "04_evaluate_and_inspect": full_04, "05_data_augmentation": full_05,
+               "06_transfer_learning": full_06, "07_architectures": full_07,
+               "08_your_own_digits": full_08}
+
+
+@pytest.mark.full
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_claims_hold_in_full_mode(path, tmp_path, monkeypatch):
+    if not FULL_DATA:
+        pytest.fail(f"make test-full needs the full dataset: set ${DATA_ENV} to a folder "
+                    "prepared with `cnn-course fetch-data`")
+    monkeypatch.setenv(OFFLINE_ENV, "1")
+    result = _run(path, tmp_path, fast=False)
+    assert result.data_source == "dir"
+    assert path.stem in FULL_CHECKS, f"add full-mode checks for {path.stem} to FULL_CHECKS"
+    FULL_CHECKS[path.stem](result.metrics)

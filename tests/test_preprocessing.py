@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from helpers import cli, data, models, preprocessing, training
+import keras
+
+from helpers import cli, export, mnist, preprocessing, training
 from helpers.errors import ImageError
 from helpers.preprocessing import to_mnist
-from helpers.session import keras
 
 
 def ring(size=300, box=(80, 40, 180, 220), width=18, ink=0, paper=255, mode="L"):
@@ -118,9 +119,11 @@ def test_bad_files_get_clear_errors_naming_them(tmp_path, content, message):
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
-def test_unreadable_path_and_wrong_array_shape():
+def test_unreadable_path_a_folder_and_wrong_array_shape(tmp_path):
     with pytest.raises(ImageError, match="nowhere.png: no such file"):
         to_mnist("/nonexistent/nowhere.png")
+    with pytest.raises(ImageError, match="is a folder, not an image file"):
+        to_mnist(tmp_path)
     with pytest.raises(ImageError, match=r"expected a grey .* got shape \(2, 3, 4, 5\)"):
         to_mnist(np.zeros((2, 3, 4, 5)))
 
@@ -135,10 +138,10 @@ def test_naive_resize_is_what_the_notebook_compares_against():
 
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory):
-    (x, y), _ = data.load_mnist(source="sample")
+    (x, y), _ = mnist.load_mnist(source="sample")
     keras.utils.set_random_seed(0)
-    run = training.train("fast", (data.to_model_input(x), y), epochs=2, verbose=False)
-    return models.save_model(run.model, tmp_path_factory.mktemp("model") / "m.keras")
+    run = training.train("fast", (mnist.to_model_input(x), y), epochs=3, verbose=False)
+    return export.save_model(run.model, tmp_path_factory.mktemp("model") / "m.keras")
 
 
 @pytest.fixture
@@ -154,7 +157,7 @@ def test_predict_prints_one_line_per_image_and_exits_0(small_model, digit_files,
     good, _ = digit_files
     assert cli.main(["predict", "--model", str(small_model), str(good), str(good)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 2 and lines[0].startswith(f"{good}: ") and "top 3:" in lines[0]
+    assert len(lines) == 2 and lines[0].startswith(f"{good}: 0 (") and "top 3: 0 " in lines[0]
 
 
 def test_predict_json_lines_and_exit_1_when_any_fails(small_model, digit_files, capsys):
@@ -165,20 +168,20 @@ def test_predict_json_lines_and_exit_1_when_any_fails(small_model, digit_files, 
     assert first["file"] == str(bad) and "not an image" in first["error"]
     assert set(second) == {"file", "digit", "probability", "top3"}
     assert second["digit"] == second["top3"][0]["digit"] and len(second["top3"]) == 3
-    assert 0 <= second["probability"] <= 1 and "Traceback" not in err
+    assert second["digit"] == 0 and second["probability"] > 0.5 and "Traceback" not in err
 
 
 def test_predict_without_a_model_says_how_to_make_one(tmp_path, digit_files, capsys):
-    assert cli.main(["predict", "--model", str(tmp_path / "none.keras"), str(digit_files[0])]) == 2
+    assert cli.main(["predict", "--model", str(tmp_path / "none.keras"), str(digit_files[0])]) == 1
     assert "cnn-course train" in capsys.readouterr().err
 
 
-def test_predict_with_an_invalid_model_file_exits_2(tmp_path, digit_files, capsys):
+def test_predict_with_an_invalid_model_file_exits_1(tmp_path, digit_files, capsys):
     fake = tmp_path / "fake.keras"
     fake.write_bytes(b"PK\x03\x04 not a model")
-    assert cli.main(["predict", "--model", str(fake), str(digit_files[0])]) == 2
+    assert cli.main(["predict", "--model", str(fake), str(digit_files[0])]) == 1
     err = capsys.readouterr().err
-    assert "not a valid Keras model" in err and "Traceback" not in err
+    assert "not a Keras model file" in err and "Traceback" not in err and err.count("\n") == 1
 
 
 def test_predict_usage_error_exits_2():

@@ -1,13 +1,18 @@
 """Transfer learning helpers, and notebook 06 part B's code path on tiny generated photos."""
 from __future__ import annotations
 
+import hashlib
+import io
+import tarfile
+
+import keras
 import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import cli, data, models, training
+from conftest import files_under
+from helpers import cli, photos, transfer
 from helpers.errors import DatasetError, ModelError
-from helpers.session import keras
 
 
 @pytest.fixture
@@ -24,13 +29,13 @@ def photo_folder(tmp_path):
 
 
 def test_part_b_code_path_with_random_weights(photo_folder):
-    train, val, names = data.photo_datasets(photo_folder, image_size=(32, 32), batch_size=4,
+    train, val, names = photos.photo_datasets(photo_folder, image_size=(32, 32), batch_size=4,
                                             validation_split=0.25)
     assert names == ["blue", "green", "red"]
     keras.utils.set_random_seed(0)
-    base = models.mobilenet_base(input_shape=(32, 32, 3), weights=None)
-    model = models.classifier_on(base, len(names), preprocess=models.mobilenet_preprocessing())
-    head, fine = training.head_then_fine_tune(model, base, train, val, head_epochs=1,
+    base = transfer.mobilenet_base(input_shape=(32, 32, 3), weights=None)
+    model = transfer.classifier_on(base, len(names), preprocess=transfer.mobilenet_preprocessing())
+    head, fine = transfer.head_then_fine_tune(model, base, train, val, head_epochs=1,
                                               fine_epochs=1, unfreeze_layers=10)
     assert "val_accuracy" in head and "val_accuracy" in fine
     assert base.trainable and not base.layers[0].trainable and base.layers[-1].trainable
@@ -38,20 +43,20 @@ def test_part_b_code_path_with_random_weights(photo_folder):
 
 
 def test_unfreeze_top_freezes_all_but_the_last_layers():
-    base = models.conv_base()
-    assert models.unfreeze_top(base, 3) == len(base.layers[-3].trainable_weights) + \
+    base = transfer.conv_base()
+    assert transfer.unfreeze_top(base, 3) == len(base.layers[-3].trainable_weights) + \
         len(base.layers[-2].trainable_weights) + len(base.layers[-1].trainable_weights)
-    assert models.unfreeze_top(base, 0) == len(base.trainable_weights) > 0
+    assert transfer.unfreeze_top(base, 0) == len(base.trainable_weights) > 0
 
 
 def test_frozen_base_does_not_change_while_the_head_trains():
     keras.utils.set_random_seed(0)
-    base = models.conv_base()
+    base = transfer.conv_base()
     before = [w.copy() for w in base.get_weights()]
-    model = models.classifier_on(base, 5)
+    model = transfer.classifier_on(base, 5)
     x = np.random.default_rng(0).random((32, 28, 28, 1)).astype("float32")
     y = np.arange(32) % 5
-    training.head_then_fine_tune(model, base, (x, y), head_epochs=2, fine_epochs=0)
+    transfer.head_then_fine_tune(model, base, (x, y), head_epochs=2, fine_epochs=0)
     assert all(np.array_equal(a, b) for a, b in zip(before, base.get_weights()))
 
 
@@ -59,24 +64,71 @@ def test_damaged_weights_file_is_a_clear_error(tmp_path):
     bad = tmp_path / "weights.h5"
     bad.write_bytes(b"not hdf5")
     with pytest.raises(ModelError, match="weights.h5: not MobileNetV2 ImageNet weights"):
-        models.mobilenet_base(weights=bad)
+        transfer.mobilenet_base(weights=bad)
 
 
 def test_missing_photo_assets_are_reported_as_none(offline):
-    assert data.find_photo_assets() == (None, None)
+    assert photos.find_photo_assets() == (None, None)
 
 
 def test_incomplete_flower_folder_is_rejected(tmp_path):
-    for name in data.FLOWER_CLASSES:
+    for name in photos.FLOWER_CLASSES:
         (tmp_path / name).mkdir()
     (tmp_path / "roses" / "a.jpg").write_bytes(b"x")
     with pytest.raises(DatasetError, match="expected 3,670 photos.*found 1"):
-        data.check_flowers(tmp_path)
+        photos.check_flowers(tmp_path)
 
 
 def test_fetch_with_photos_offline_fails_clearly(offline, shared_mnist, tmp_path, capsys):
     dest = tmp_path / "classroom"
     code = cli.main(["fetch-data", "--dest", str(dest), "--from", str(shared_mnist),
                      "--with-photos"])
-    assert code == 1 and "offline" in capsys.readouterr().err
-    assert not list(dest.rglob("*.part")) and not (dest / "flower_photos").exists()
+    err = capsys.readouterr().err
+    assert code == 1 and "offline" in err and err.count("\n") == 1
+    assert [name for name in files_under(dest) if not name.startswith("mnist/")] == []
+
+
+def _tiny_flower_archive(folder, per_class=2) -> bytes:
+    """A flower_photos.tgz laid out like the real one, with tiny generated JPEGs."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name in photos.FLOWER_CLASSES:
+            for i in range(per_class):
+                jpeg = io.BytesIO()
+                Image.new("RGB", (8, 8), (40 * i, 100, 200)).save(jpeg, "JPEG")
+                info = tarfile.TarInfo(f"flower_photos/{name}/{i}.jpg")
+                info.size = len(jpeg.getvalue())
+                tar.addfile(info, io.BytesIO(jpeg.getvalue()))
+    return buffer.getvalue()
+
+
+def test_fetching_photo_assets_checks_and_unpacks_them(tmp_path, monkeypatch):
+    served = tmp_path / "served"
+    served.mkdir()
+    archive = served / "flower_photos.tgz"
+    archive.write_bytes(_tiny_flower_archive(served))
+    weights = served / "weights.h5"
+    weights.write_bytes(b"w" * 1000)
+    monkeypatch.setattr(photos, "FLOWERS_URL", archive.as_uri())
+    monkeypatch.setattr(photos, "FLOWERS_SHA256", hashlib.sha256(archive.read_bytes()).hexdigest())
+    monkeypatch.setattr(photos, "FLOWERS_BYTES", archive.stat().st_size)
+    monkeypatch.setattr(photos, "FLOWER_IMAGES", 2 * len(photos.FLOWER_CLASSES))
+    monkeypatch.setattr(photos, "MOBILENET_URL", weights.as_uri())
+    monkeypatch.setattr(photos, "MOBILENET_BYTES", 1000)
+    dest = tmp_path / "classroom"
+    got_weights, flowers = photos.fetch_photo_assets(dest)
+    assert got_weights == dest / "mobilenet" / photos.MOBILENET_FILE
+    assert got_weights.read_bytes() == b"w" * 1000
+    assert flowers == dest / "flower_photos" and photos.check_flowers(flowers) == 10
+    assert photos.find_photo_assets(dest) == (got_weights, flowers)
+    # the archive is gone once unpacked; nothing temporary is left
+    assert sorted(files_under(dest))[0].startswith("flower_photos/")
+    assert not any(name.startswith(".") or name.endswith(".tgz") for name in files_under(dest))
+
+
+def test_a_damaged_weights_file_is_deleted_when_checked(tmp_path):
+    bad = tmp_path / "weights.h5"
+    bad.write_bytes(b"not hdf5")
+    with pytest.raises(ModelError, match="not MobileNetV2 ImageNet weights"):
+        transfer.check_mobilenet_weights(bad)
+    assert not bad.exists()

@@ -1,0 +1,116 @@
+"""The package itself: imports that only define things, one set-up call, reports, files."""
+from __future__ import annotations
+
+import json
+import os
+import pkgutil
+import stat
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import helpers
+from helpers import files, report, session
+from helpers.errors import UsageError
+
+MODULES = sorted(m.name for m in pkgutil.iter_modules(helpers.__path__))
+
+SIDE_EFFECTS = """
+import importlib, json, os, sys
+import matplotlib
+before_env, before_rc = dict(os.environ), dict(matplotlib.rcParams)
+stderr_target = os.readlink("/proc/self/fd/2") if os.path.exists("/proc/self/fd/2") else None
+importlib.import_module("helpers." + sys.argv[1])
+print(json.dumps({
+    "env": sorted(set(os.environ.items()) ^ set(before_env.items())),
+    "rc": sorted(k for k, v in matplotlib.rcParams.items() if before_rc.get(k) != v),
+    "stderr_moved": stderr_target is not None and os.readlink("/proc/self/fd/2") != stderr_target,
+}))
+"""
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_importing_a_module_changes_nothing(module):
+    done = subprocess.run([sys.executable, "-c", SIDE_EFFECTS, module], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    changes = json.loads(done.stdout.strip().splitlines()[-1])
+    assert changes == {"env": [], "rc": [], "stderr_moved": False}
+
+
+def test_the_package_and_the_help_start_no_tensorflow():
+    code = "import sys, helpers, helpers.cli; print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    shown = subprocess.run([sys.executable, "-m", "helpers.cli", "--help"],
+                           capture_output=True, text=True, check=True)
+    assert "exit codes" in shown.stdout and shown.stderr == ""
+
+
+def test_setup_seeds_styles_and_prints_one_banner(capsys):
+    import matplotlib
+
+    matplotlib.rcParams["axes.spines.top"] = True
+    session.setup(7)
+    first = np.random.random()
+    session.setup(7)
+    assert np.random.random() == first
+    assert matplotlib.rcParams["axes.spines.top"] is False  # the course's plot style
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 2 and "TensorFlow" in out[0] and "seed 7" in out[0]
+
+
+def test_filtered_stderr_drops_known_noise_and_keeps_the_rest(capfd):
+    with session.filtered_stderr():
+        os.write(2, b"I0000 port.cc:153] oneDNN custom operations are on.\n")
+        os.write(2, b"something a learner must see\n")
+    err = capfd.readouterr().err
+    assert "something a learner must see" in err and "oneDNN" not in err
+
+
+def test_record_writes_the_runner_file(tmp_path, monkeypatch):
+    target = tmp_path / "m.json"
+    monkeypatch.setenv(report.METRICS_ENV, str(target))
+    assert report.record("test_accuracy", np.float32(0.5)) == 0.5
+    assert json.loads(target.read_text())["metrics"]["test_accuracy"] == 0.5
+    with pytest.raises(TypeError, match="takes a number"):
+        report.record("pair", (3, 5))
+
+
+# --------------------------------------------------------------------------- files
+
+
+def test_atomic_write_leaves_nothing_when_the_writer_fails(tmp_path):
+    target = tmp_path / "out.json"
+    target.write_text("the old, good content")
+    with pytest.raises(RuntimeError):
+        with files.atomic_write(target) as tmp:
+            tmp.write_text("half of it")
+            raise RuntimeError("disk full")
+    assert target.read_text() == "the old, good content"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_written_files_get_the_users_normal_permissions(tmp_path):
+    path = files.write_text(tmp_path / "sub" / "a.txt", "hello")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+def test_output_paths_are_refused_before_any_work(tmp_path):
+    (tmp_path / "a_folder").mkdir()
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(UsageError, match="is a folder; give a file name ending in .keras"):
+        files.check_output_file(tmp_path / "a_folder", ".keras")
+    with pytest.raises(UsageError, match="must end in .keras, not .h5"):
+        files.check_output_file(tmp_path / "m.h5", ".keras")
+    with pytest.raises(UsageError, match="is not a folder"):
+        files.check_output_file(tmp_path / "a_file" / "m.keras", ".keras")
+    with pytest.raises(UsageError, match="is a file, not a folder"):
+        files.check_output_dir(tmp_path / "a_file")
+    assert files.check_output_file(tmp_path / "new" / "deeper" / "m.keras", ".keras")
+    assert files.check_output_dir(tmp_path / "new" / "build") == tmp_path / "new" / "build"
+    assert not (tmp_path / "new").exists()  # checking creates nothing
