@@ -19,7 +19,7 @@ EXIT_CODES = """exit codes (every command):
 
 
 def _quiet_tensorflow() -> None:
-    from helpers.session import start_tensorflow
+    from helpers.startup import start_tensorflow
 
     start_tensorflow()
 
@@ -99,9 +99,13 @@ def _predict(args: argparse.Namespace) -> int:
     import numpy as np
 
     from helpers import export, preprocessing
-    from helpers.errors import ImageError
+    from helpers.errors import ImageError, ModelError
 
     model = export.load_model(args.model)
+    if tuple(model.input_shape[1:]) != (28, 28, 1) or model.output_shape[-1] != 10:
+        raise ModelError(f"{args.model}: takes inputs shaped {model.input_shape[1:]} and gives "
+                         f"{model.output_shape[-1]} outputs, not a digit reader for 28x28 "
+                         "MNIST images; use a model from notebook 03 or `cnn-course train`.")
     inputs, results = [], []
     for name in args.images:
         try:

@@ -2,6 +2,8 @@
 an offline switch, and a fast, clear failure when there is no network."""
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
 import socket
@@ -16,6 +18,7 @@ from helpers.files import move_into_place
 
 OFFLINE_ENV = "CNN_COURSE_OFFLINE"  # set to 1 to never try a download (a classroom, tests)
 NETWORK_TIMEOUT = 10  # seconds; offline machines fail at once, slow ones within this
+_DISK_ERRORS = {errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT, errno.EPERM}
 
 
 def offline() -> bool:
@@ -44,6 +47,19 @@ def resolve_host(host: str, timeout: float = NETWORK_TIMEOUT) -> None:
         raise DatasetError(f"cannot reach {host} ({outcome[0]}); are you offline?")
 
 
+def _download_error(exc: BaseException, url: str, dest: Path) -> BaseException:
+    """The course's words for what went wrong in a download."""
+    if isinstance(exc, (DatasetError, KeyboardInterrupt)):
+        return exc
+    if isinstance(exc, ValueError):  # get_file's word for a checksum that does not match
+        return DatasetError(f"{url}: the downloaded file has the wrong checksum; try again later.")
+    if isinstance(exc, OSError) and exc.errno in _DISK_ERRORS:
+        return DatasetError(f"cannot write {dest} ({exc.strerror}); free some space or choose "
+                            "another folder.")
+    # get_file turns network errors into plain Exceptions; a dropped connection is an OSError
+    return DatasetError(f"could not download {url} ({exc}); are you offline?")
+
+
 def download(url: str, dest: str | Path, sha256: str | None = None, size: int | None = None,
              timeout: float = NETWORK_TIMEOUT) -> Path:
     """Download ``url`` to ``dest`` with ``keras.utils.get_file``, checking its sha256 and
@@ -56,12 +72,14 @@ def download(url: str, dest: str | Path, sha256: str | None = None, size: int | 
     if host:
         resolve_host(host, timeout)
     report.announce(f"Downloading {dest.name} from {host or url} into {dest.parent} ...")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
+    created = [p for p in [dest.parent, *dest.parent.parents] if not p.exists()]
     previous_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)
+    staging = None
     try:
-        from helpers.session import start_tensorflow
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
+        socket.setdefaulttimeout(timeout)
+        from helpers.startup import start_tensorflow
 
         start_tensorflow()  # get_file is Keras', which starts TensorFlow
         import keras
@@ -74,14 +92,15 @@ def download(url: str, dest: str | Path, sha256: str | None = None, size: int | 
             raise DatasetError(f"{url}: downloaded {received:,} bytes, expected {size:,}; "
                                "try again later.")
         move_into_place(fetched, dest)
-    except DatasetError:
-        raise
-    except ValueError:  # get_file's word for a checksum that does not match
-        raise DatasetError(f"{url}: the downloaded file has the wrong checksum; "
-                           "try again later.") from None
-    except Exception as exc:  # get_file turns network errors into plain Exceptions
-        raise DatasetError(f"could not download {url} ({exc}); are you offline?") from None
+    except BaseException as exc:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        for folder in created:  # the folders made for it, innermost first, if still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise _download_error(exc, url, dest) from None
     finally:
         socket.setdefaulttimeout(previous_timeout)
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     return dest

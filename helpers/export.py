@@ -16,7 +16,7 @@ import tensorflow as tf
 from helpers.blocks import with_keras_batch_norm
 from helpers.errors import ModelError
 from helpers.files import atomic_write, check_output_file
-from helpers.session import filtered_stderr
+from helpers.startup import filtered_stderr
 
 MODEL_SUFFIX = ".keras"
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -18,7 +20,7 @@ import numpy as np
 from helpers import report
 from helpers.downloads import download
 from helpers.errors import DatasetError
-from helpers.files import atomic_write
+from helpers.files import atomic_write, move_into_place
 from helpers.idx import idx_bytes, parse_idx, read_bytes
 from helpers.paths import DATA_DIR, DATA_ENV
 
@@ -66,15 +68,18 @@ def _verify(name: str, raw: bytes, where: Path) -> None:
 # --------------------------------------------------------------------------- sources
 
 
+def _holds_mnist(folder: Path) -> bool:
+    return (folder / NPZ_NAME).is_file() or any(
+        (folder / n).is_file() or (folder / f"{n}.gz").is_file() for n in IDX_FILES)
+
+
 def find_mnist_dir(data_dir: str | Path) -> Path:
     """The folder holding MNIST files: ``data_dir`` itself or its ``mnist/`` subfolder."""
     data_dir = Path(data_dir).expanduser()
     if not data_dir.is_dir():
         raise DatasetError(f"{data_dir}: no such folder. {FETCH_HINT}")
     for folder in (data_dir, data_dir / "mnist"):
-        if (folder / NPZ_NAME).is_file() or any(
-            (folder / n).is_file() or (folder / f"{n}.gz").is_file() for n in IDX_FILES
-        ):
+        if _holds_mnist(folder):
             return folder
     raise DatasetError(
         f"{data_dir}: no MNIST files here or in {data_dir / 'mnist'}. Expected the four IDX "
@@ -169,7 +174,7 @@ def _load_auto(data_dir) -> MNIST:
             return _load_dir(os.environ[DATA_ENV])
         except DatasetError as exc:
             raise DatasetError(f"{exc} (from ${DATA_ENV})") from None
-    if (DATA_DIR / "mnist").is_dir():
+    if _holds_mnist(DATA_DIR / "mnist"):
         return _load_dir(DATA_DIR)
     try:
         return _load_keras()
@@ -245,28 +250,46 @@ def _copy(src: Path, dst: Path) -> None:
         tmp.write_bytes(src.read_bytes())
 
 
-def _copy_from(from_dir: str | Path, target: Path) -> None:
+def _copy_from(from_dir: str | Path, staging: Path) -> str:
     folder = find_mnist_dir(from_dir)
     _load_dir(folder)  # verify before copying anything
     names = [NPZ_NAME] if (folder / NPZ_NAME).is_file() else \
         [p.name for p in _idx_paths(folder).values()]
     for name in names:
-        _copy(folder / name, target / name)
-    report.announce(f"MNIST: copied {len(names)} verified file(s) from {folder} to {target}.")
+        _copy(folder / name, staging / name)
+    return f"copied {len(names)} verified file(s) from {folder}"
+
+
+def _fill(staging: Path, from_dir) -> str:
+    """Put a copy of MNIST in the empty folder ``staging``; says where it came from."""
+    if from_dir is not None:
+        return _copy_from(from_dir, staging)
+    cache = keras_cache_path()
+    if cache.is_file():
+        try:
+            load_npz(cache)
+        except DatasetError as exc:
+            report.announce(f"MNIST: not using Keras' cache: {exc}")
+        else:
+            _copy(cache, staging / NPZ_NAME)
+            return "copied Keras' verified cache"
+    download(NPZ_URL, staging / NPZ_NAME, NPZ_SHA256)
+    return "downloaded and verified"
 
 
 def fetch_mnist(dest: str | Path = DATA_DIR, from_dir: str | Path | None = None) -> Path:
     """Put a verified MNIST in ``dest/mnist``: from ``from_dir``, Keras' cache, or a download.
 
-    A verified copy already there is kept. Returns the folder to use as
-    ``$CNN_COURSE_DATA`` (``dest`` itself).
+    A verified copy already there is kept. A new copy is made in a temporary folder beside
+    it and replaces it whole once verified, so a failure leaves what was there. Returns the
+    folder to use as ``$CNN_COURSE_DATA`` (``dest`` itself).
     """
     dest = Path(dest).expanduser().resolve()
     target = dest / "mnist"
     try:
         _load_dir(target)
     except DatasetError:
-        pass  # missing, incomplete or damaged: filled below
+        pass  # missing, incomplete or damaged: replaced below
     else:
         report.announce(f"MNIST: already in {target}, checksums verified.")
         if from_dir is not None:
@@ -277,13 +300,16 @@ def fetch_mnist(dest: str | Path = DATA_DIR, from_dir: str | Path | None = None)
                 reason = f"it is not usable: {exc}"
             report.announce(f"MNIST: nothing copied from {from_dir}; {reason}")
         return dest
-    if from_dir is not None:
-        _copy_from(from_dir, target)
-    elif keras_cache_path().is_file():
-        load_npz(keras_cache_path())
-        _copy(keras_cache_path(), target / NPZ_NAME)
-        report.announce(f"MNIST: copied Keras' verified cache to {target}.")
-    else:
-        download(NPZ_URL, target / NPZ_NAME, NPZ_SHA256)
-        report.announce(f"MNIST: downloaded and verified into {target}.")
+    dest.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=dest, prefix=".mnist."))
+    try:
+        how = _fill(staging, from_dir)
+        _load_dir(staging)
+        if target.exists():  # an unusable copy: set aside, then removed
+            os.replace(target, staging.with_name(staging.name + ".old"))
+        move_into_place(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging.with_name(staging.name + ".old"), ignore_errors=True)
+    report.announce(f"MNIST: {how} into {target}.")
     return dest

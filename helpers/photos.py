@@ -61,6 +61,7 @@ def _unpack_flowers(archive: Path, dest: Path) -> Path:
         with tarfile.open(archive) as tar:
             tar.extractall(unpacked, filter="data")
         check_flowers(unpacked / "flower_photos")
+        shutil.rmtree(dest / "flower_photos", ignore_errors=True)  # an incomplete copy
         return move_into_place(unpacked / "flower_photos", dest / "flower_photos")
     except (tarfile.TarError, OSError) as exc:
         raise DatasetError(f"{archive}: cannot unpack ({exc}); fetch it again.") from None
@@ -69,20 +70,26 @@ def _unpack_flowers(archive: Path, dest: Path) -> Path:
         archive.unlink(missing_ok=True)
 
 
+def _complete_flowers(folder: Path) -> bool:
+    try:
+        return check_flowers(folder) > 0
+    except DatasetError:
+        return False
+
+
 def fetch_photo_assets(dest: str | Path = DATA_DIR) -> tuple[Path, Path]:
     """Download MobileNetV2's ImageNet weights (checked against their published size) and
     the flower photos (the archive against its published sha256, then the photos counted)
-    into ``dest``; what is already there is kept. Returns both paths."""
+    into ``dest``; complete copies already in ``dest`` are kept. Returns both paths."""
     dest = Path(dest).expanduser().resolve()
-    weights, flowers = find_photo_assets(dest)
-    if weights is None:
-        weights = download(MOBILENET_URL, dest / "mobilenet" / MOBILENET_FILE,
-                           size=MOBILENET_BYTES)
+    weights, flowers = dest / "mobilenet" / MOBILENET_FILE, dest / "flower_photos"
+    if not (weights.is_file() and weights.stat().st_size == MOBILENET_BYTES):
+        download(MOBILENET_URL, weights, size=MOBILENET_BYTES)
         report.announce(f"MobileNetV2 weights: downloaded into {weights.parent}.")
-    if flowers is None:
+    if not _complete_flowers(flowers):
         archive = download(FLOWERS_URL, dest / "flower_photos.tgz", FLOWERS_SHA256,
                            FLOWERS_BYTES)
-        flowers = _unpack_flowers(archive, dest)
+        _unpack_flowers(archive, dest)
         report.announce(f"Flower photos: downloaded and checked into {flowers}.")
     return weights, flowers
 

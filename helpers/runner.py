@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from helpers import report
-from helpers.errors import CourseError
-from helpers.files import atomic_write, check_output_dir, move_into_place, write_text
+from helpers.errors import UsageError
+from helpers.files import atomic_write, check_output_dir, write_text
 from helpers.paths import BUILD_DIR, NOTEBOOK_DIR
 
 KERNEL_NAME = "cnn-course"
@@ -45,12 +45,12 @@ def discover(notebook_dir: Path = NOTEBOOK_DIR, only: list[str] | None = None) -
     """The numbered notebooks (``NN_name.ipynb``) in order, optionally only those numbered ``only``."""
     notebooks = sorted(p for p in Path(notebook_dir).glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
-        raise CourseError(f"no numbered notebooks (NN_name.ipynb) in {notebook_dir}.")
+        raise UsageError(f"no numbered notebooks (NN_name.ipynb) in {notebook_dir}.")
     if only:
         wanted = {n.zfill(2) for n in only}
         unknown = wanted - {p.name[:2] for p in notebooks}
         if unknown:
-            raise CourseError(
+            raise UsageError(
                 f"no notebook numbered {', '.join(sorted(unknown))} in {notebook_dir}; "
                 f"there are: {', '.join(p.name[:2] for p in notebooks)}."
             )
@@ -125,9 +125,11 @@ def run_notebook(path: Path, out_dir: Path, fast: bool = False) -> NotebookResul
     previous = os.environ.get(report.METRICS_ENV)
     started = time.monotonic()
     error = None
-    with tempfile.TemporaryDirectory(prefix="cnn-course-run-") as scratch:
-        scratch = Path(scratch)
-        metrics_file, log_path = scratch / "metrics.json", scratch / f"{path.stem}.kernel.log"
+    # Sockets and the metrics file in a scratch folder; the executed notebook and the kernel's
+    # log written beside their destinations, atomically.
+    with tempfile.TemporaryDirectory(prefix="cnn-course-run-") as scratch, \
+            atomic_write(out_dir / f"{path.stem}.kernel.log") as log_path:
+        metrics_file = Path(scratch) / "metrics.json"
         os.environ[report.METRICS_ENV] = str(metrics_file)
         try:
             with _heartbeat(path.stem, started), open(log_path, "w") as log, \
@@ -136,7 +138,7 @@ def run_notebook(path: Path, out_dir: Path, fast: bool = False) -> NotebookResul
                     papermill.execute_notebook(
                         str(path), str(partial), parameters=FAST_PARAMETERS if fast else {},
                         kernel_name=ensure_kernel(), cwd=str(path.parent), progress_bar=False,
-                        kernel_manager_class=_local_kernel_manager(log, scratch),
+                        kernel_manager_class=_local_kernel_manager(log, Path(scratch)),
                     )
                 except Exception as exc:  # a failing notebook is reported, not raised
                     error = _describe_failure(exc)
@@ -150,8 +152,9 @@ def run_notebook(path: Path, out_dir: Path, fast: bool = False) -> NotebookResul
                 os.environ[report.METRICS_ENV] = previous
         seconds = round(time.monotonic() - started, 2)
         recorded = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
-        if log_path.stat().st_size:
-            move_into_place(log_path, out_dir / log_path.name)
+        if log_path.stat().st_size == 0:  # the kernel said nothing: no log to keep
+            log_path.unlink()
+            (out_dir / f"{path.stem}.kernel.log").unlink(missing_ok=True)
     if executed.exists():
         _render_html(executed)
     return NotebookResult(

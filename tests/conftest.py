@@ -14,7 +14,7 @@ from helpers import mnist, photos
 from helpers.downloads import OFFLINE_ENV
 from helpers.idx import idx_bytes
 from helpers.paths import DATA_ENV
-from helpers.session import start_tensorflow
+from helpers.startup import start_tensorflow
 
 matplotlib.use("Agg")
 start_tensorflow()  # once, quietly, before any test imports Keras

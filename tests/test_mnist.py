@@ -278,3 +278,19 @@ def test_fetch_from_a_bad_folder_when_a_good_copy_is_there_says_it_was_ignored(
     assert "already in" in out
     assert f"nothing copied from {tiny_mnist_dir}; it is not usable" in out
     assert "checksum mismatch" in out
+
+
+def test_fetch_replaces_a_damaged_copy_of_the_other_format_whole(shared_mnist, tmp_path):
+    target = tmp_path / "classroom" / "mnist"
+    target.mkdir(parents=True)
+    (target / "mnist.npz").write_bytes(b"PK\x03\x04 damaged")  # preferred over IDX files
+    mnist.fetch_mnist(tmp_path / "classroom", from_dir=shared_mnist)
+    assert load_mnist(source="dir", data_dir=target).source == "dir"
+    assert "mnist.npz" not in files_under(target)
+    assert not [p for p in (tmp_path / "classroom").iterdir() if p.name != "mnist"]
+
+
+def test_an_empty_course_data_folder_is_not_a_copy(offline, monkeypatch):
+    (offline / "course-data" / "mnist").mkdir(parents=True)  # what a failed fetch once left
+    monkeypatch.setenv(downloads.OFFLINE_ENV, "1")
+    assert load_mnist().source == "sample"

@@ -44,7 +44,7 @@ def fast_03(m):
 
 def fast_04(m):
     assert m["test_accuracy"] > 0.8                                      # 0.899 / 0.912
-    assert m["most_confused_true"] != m["most_confused_predicted"]
+    assert m["most_confused_count"] >= 3                                 # 11 / 66
     assert m["worst_recall"] > 0.6                                       # 0.84 / 0.84
     assert m["saliency_on_ink"] > 0.6                                    # 0.80 / 0.82
 

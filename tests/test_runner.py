@@ -7,6 +7,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from conftest import files_under
 from helpers import cli
 from helpers.runner import discover, run_course
 
@@ -89,12 +90,12 @@ def test_cli_run_exits_non_zero_when_a_notebook_fails(course, tmp_path, capsys):
 
 
 def test_cli_run_unknown_notebook_is_a_clear_error(course, capsys):
-    assert cli.main(["run", "--only", "42", "--notebooks", str(course)]) == 1
+    assert cli.main(["run", "--only", "42", "--notebooks", str(course)]) == 2
     assert "no notebook numbered 42" in capsys.readouterr().err
 
 
 def test_cli_run_on_a_folder_without_notebooks_is_a_clear_error(tmp_path, capsys):
-    assert cli.main(["run", "--notebooks", str(tmp_path)]) == 1
+    assert cli.main(["run", "--notebooks", str(tmp_path)]) == 2
     assert "no numbered notebooks" in capsys.readouterr().err
 
 
@@ -109,7 +110,7 @@ def test_cli_fetch_data_offline_fails_fast_and_clearly(offline, tmp_path, capsys
     assert cli.main(["fetch-data", "--dest", str(dest)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "offline" in err and "--from DIR" in err
-    assert not dest.exists() or not any(dest.rglob("*.part"))
+    assert files_under(dest) == [] and not (dest / "mnist").exists()  # nothing half-made
 
 
 def test_cli_fetch_data_from_folder_prints_export_line(shared_mnist, tmp_path, capsys):
