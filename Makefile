@@ -26,14 +26,14 @@ fast: setup          ## run every notebook in fast mode (a few minutes)
 # The notebooks nbval runs exactly as a learner opens them (full mode; nothing trains in them).
 AS_OPENED := notebooks/01_data.ipynb notebooks/02_building_blocks.ipynb
 
-test: setup          ## the test suite: helpers, CLI, every notebook in fast mode (~6 min)
+test: setup          ## the test suite: helpers, CLI, every notebook in fast mode (~7 min)
 	$(BIN)/python -m pytest
 	CNN_COURSE_OFFLINE=1 $(BIN)/python -m pytest --nbval-lax $(AS_OPENED)
 
-test-quick: setup    ## everything but the notebooks (~3 min)
+test-quick: setup    ## everything but the notebooks (~4 min)
 	$(BIN)/python -m pytest -m "not notebook and not full"
 
-test-full: setup     ## every notebook in full mode on the full dataset, with its claims (~40 min)
+test-full: setup     ## every notebook in full mode on the full dataset, with its claims (~20 min)
 	$(BIN)/python -m pytest -m full
 
 lab: setup           ## open the notebooks in JupyterLab
