@@ -40,3 +40,18 @@ def test_notebook_is_stored_clean_with_course_kernel_and_one_parameters_cell(pat
     assert nb["metadata"]["kernelspec"]["name"] == KERNEL_NAME
     tagged = [c for c in code if "parameters" in c["metadata"].get("tags", [])]
     assert len(tagged) == 1 and "FAST = False" in "".join(tagged[0]["source"])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_starts_with_setup_then_the_standard_imports(path: Path):
+    code = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"]
+            if c["cell_type"] == "code"]
+    everything = "\n".join(code)
+    assert "helpers.session import" not in everything  # keras and tf come from their packages
+    first = code[0].splitlines()
+    setup = next(i for i, line in enumerate(first) if line.startswith("session.setup("))
+    imports = [i for i, line in enumerate(first)
+               if line.startswith(("import keras", "import tensorflow", "from keras"))]
+    assert all(i > setup for i in imports)  # TensorFlow starts quietly, then Keras is imported
+    if "keras." in everything:
+        assert "import keras" in code[0]
