@@ -25,7 +25,7 @@ def _quiet_tensorflow() -> None:
 
 
 def _fetch_data(args: argparse.Namespace) -> int:
-    from helpers.mnist import fetch_mnist
+    from helpers.fetch import fetch_mnist
     from helpers.paths import DATA_ENV
 
     files.check_output_dir(args.dest, what="--dest")

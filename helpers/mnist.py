@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -20,7 +18,6 @@ import numpy as np
 from helpers import report
 from helpers.downloads import download
 from helpers.errors import DatasetError
-from helpers.files import atomic_write, move_into_place
 from helpers.idx import idx_bytes, parse_idx, read_bytes
 from helpers.paths import DATA_DIR, DATA_ENV
 
@@ -87,7 +84,8 @@ def find_mnist_dir(data_dir: str | Path) -> Path:
     )
 
 
-def _idx_paths(folder: Path) -> dict[str, Path]:
+def idx_paths(folder: Path) -> dict[str, Path]:
+    """The four IDX files in ``folder`` (each plain or .gz); a DatasetError names a missing one."""
     paths = {}
     for name in IDX_FILES:
         path = next((p for p in (folder / name, folder / f"{name}.gz") if p.is_file()), None)
@@ -99,7 +97,7 @@ def _idx_paths(folder: Path) -> dict[str, Path]:
 
 def _load_idx_dir(folder: Path) -> tuple:
     arrays = {}
-    for name, path in _idx_paths(folder).items():
+    for name, path in idx_paths(folder).items():
         raw = read_bytes(path)
         arrays[name] = parse_idx(raw, path)
         _verify(name, raw, path)
@@ -131,7 +129,8 @@ def load_npz(path: str | Path) -> tuple:
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
-def _load_dir(data_dir: str | Path) -> MNIST:
+def load_folder(data_dir: str | Path) -> MNIST:
+    """MNIST from a folder (or its ``mnist/`` subfolder), every file checked."""
     folder = find_mnist_dir(data_dir)
     npz = folder / NPZ_NAME
     train, test = load_npz(npz) if npz.is_file() else _load_idx_dir(folder)
@@ -168,14 +167,14 @@ def _load_sample() -> MNIST:
 
 def _load_auto(data_dir) -> MNIST:
     if data_dir is not None:
-        return _load_dir(data_dir)
+        return load_folder(data_dir)
     if os.environ.get(DATA_ENV):
         try:
-            return _load_dir(os.environ[DATA_ENV])
+            return load_folder(os.environ[DATA_ENV])
         except DatasetError as exc:
             raise DatasetError(f"{exc} (from ${DATA_ENV})") from None
     if _holds_mnist(DATA_DIR / "mnist"):
-        return _load_dir(DATA_DIR)
+        return load_folder(DATA_DIR)
     try:
         return _load_keras()
     except DatasetError as exc:
@@ -199,7 +198,7 @@ def load_mnist(source: str = "auto", data_dir: str | Path | None = None) -> MNIS
         folder = data_dir if data_dir is not None else os.environ.get(DATA_ENV)
         if not folder:
             raise DatasetError(f"source 'dir' needs data_dir=... or ${DATA_ENV}. {FETCH_HINT}")
-        data = _load_dir(folder)
+        data = load_folder(folder)
     elif source == "keras":
         data = _load_keras()
     elif source == "sample":
@@ -240,76 +239,3 @@ def subset(x: np.ndarray, y: np.ndarray, size: int | None, seed: int = 0):
         return x, y
     (x_small, y_small), _ = split_validation(x, y, size=len(y) - size, seed=seed)
     return x_small, y_small
-
-
-# --------------------------------------------------------------------------- fetching
-
-
-def _copy(src: Path, dst: Path) -> None:
-    with atomic_write(dst) as tmp:
-        tmp.write_bytes(src.read_bytes())
-
-
-def _copy_from(from_dir: str | Path, staging: Path) -> str:
-    folder = find_mnist_dir(from_dir)
-    _load_dir(folder)  # verify before copying anything
-    names = [NPZ_NAME] if (folder / NPZ_NAME).is_file() else \
-        [p.name for p in _idx_paths(folder).values()]
-    for name in names:
-        _copy(folder / name, staging / name)
-    return f"copied {len(names)} verified file(s) from {folder}"
-
-
-def _fill(staging: Path, from_dir) -> str:
-    """Put a copy of MNIST in the empty folder ``staging``; says where it came from."""
-    if from_dir is not None:
-        return _copy_from(from_dir, staging)
-    cache = keras_cache_path()
-    if cache.is_file():
-        try:
-            load_npz(cache)
-        except DatasetError as exc:
-            report.announce(f"MNIST: not using Keras' cache: {exc}")
-        else:
-            _copy(cache, staging / NPZ_NAME)
-            return "copied Keras' verified cache"
-    download(NPZ_URL, staging / NPZ_NAME, NPZ_SHA256)
-    return "downloaded and verified"
-
-
-def fetch_mnist(dest: str | Path = DATA_DIR, from_dir: str | Path | None = None) -> Path:
-    """Put a verified MNIST in ``dest/mnist``: from ``from_dir``, Keras' cache, or a download.
-
-    A verified copy already there is kept. A new copy is made in a temporary folder beside
-    it and replaces it whole once verified, so a failure leaves what was there. Returns the
-    folder to use as ``$CNN_COURSE_DATA`` (``dest`` itself).
-    """
-    dest = Path(dest).expanduser().resolve()
-    target = dest / "mnist"
-    try:
-        _load_dir(target)
-    except DatasetError:
-        pass  # missing, incomplete or damaged: replaced below
-    else:
-        report.announce(f"MNIST: already in {target}, checksums verified.")
-        if from_dir is not None:
-            try:
-                _load_dir(from_dir)
-                reason = "it was not needed"
-            except DatasetError as exc:
-                reason = f"it is not usable: {exc}"
-            report.announce(f"MNIST: nothing copied from {from_dir}; {reason}")
-        return dest
-    dest.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=dest, prefix=".mnist."))
-    try:
-        how = _fill(staging, from_dir)
-        _load_dir(staging)
-        if target.exists():  # an unusable copy: set aside, then removed
-            os.replace(target, staging.with_name(staging.name + ".old"))
-        move_into_place(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(staging.with_name(staging.name + ".old"), ignore_errors=True)
-    report.announce(f"MNIST: {how} into {target}.")
-    return dest

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import files_under, write_idx
-from helpers import downloads, mnist, report
+from helpers import downloads, fetch, mnist, report
 from helpers.errors import DatasetError
 from helpers.idx import idx_bytes, parse_idx, read_idx
 from helpers.mnist import load_mnist
@@ -250,15 +250,15 @@ def test_offline_switch_refuses_before_any_lookup(monkeypatch, tmp_path):
 
 
 def test_fetch_copies_a_verified_folder(shared_mnist, tmp_path, capsys):
-    dest = mnist.fetch_mnist(tmp_path / "classroom", from_dir=shared_mnist.parent)
+    dest = fetch.fetch_mnist(tmp_path / "classroom", from_dir=shared_mnist.parent)
     assert load_mnist(source="dir", data_dir=dest).source == "dir"
-    mnist.fetch_mnist(dest)  # a second run finds it and does nothing
+    fetch.fetch_mnist(dest)  # a second run finds it and does nothing
     assert "already in" in capsys.readouterr().out
 
 
 def test_fetch_from_damaged_folder_copies_nothing(tiny_mnist_dir, tmp_path):
     with pytest.raises(DatasetError, match="checksum mismatch"):
-        mnist.fetch_mnist(tmp_path / "classroom", from_dir=tiny_mnist_dir)
+        fetch.fetch_mnist(tmp_path / "classroom", from_dir=tiny_mnist_dir)
     assert files_under(tmp_path / "classroom") == []
 
 
@@ -271,9 +271,9 @@ def test_gzip_of_other_data_is_rejected_by_header(tmp_path):
 
 def test_fetch_from_a_bad_folder_when_a_good_copy_is_there_says_it_was_ignored(
         shared_mnist, tiny_mnist_dir, tmp_path, capsys):
-    dest = mnist.fetch_mnist(tmp_path / "classroom", from_dir=shared_mnist)
+    dest = fetch.fetch_mnist(tmp_path / "classroom", from_dir=shared_mnist)
     capsys.readouterr()
-    mnist.fetch_mnist(dest, from_dir=tiny_mnist_dir)
+    fetch.fetch_mnist(dest, from_dir=tiny_mnist_dir)
     out = capsys.readouterr().out
     assert "already in" in out
     assert f"nothing copied from {tiny_mnist_dir}; it is not usable" in out
@@ -284,7 +284,7 @@ def test_fetch_replaces_a_damaged_copy_of_the_other_format_whole(shared_mnist, t
     target = tmp_path / "classroom" / "mnist"
     target.mkdir(parents=True)
     (target / "mnist.npz").write_bytes(b"PK\x03\x04 damaged")  # preferred over IDX files
-    mnist.fetch_mnist(tmp_path / "classroom", from_dir=shared_mnist)
+    fetch.fetch_mnist(tmp_path / "classroom", from_dir=shared_mnist)
     assert load_mnist(source="dir", data_dir=target).source == "dir"
     assert "mnist.npz" not in files_under(target)
     assert not [p for p in (tmp_path / "classroom").iterdir() if p.name != "mnist"]
