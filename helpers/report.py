@@ -23,14 +23,13 @@ def announce(message: str) -> None:
     print(message, file=sys.stdout, flush=True)
 
 
-def record(name: str, value: float) -> float:
-    """Record a named number for the run report; returns it as a float."""
+def record(name: str, value: float) -> None:
+    """Record a named number for the run report. Returns nothing, so a cell that ends in a
+    ``record`` call shows no stray output."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"record({name!r}, ...) takes a number, got {type(value).__name__}")
-    value = float(value)
-    _recorded["metrics"][name] = value
+    _recorded["metrics"][name] = float(value)
     _save()
-    return value
 
 
 def record_data_source(source: str) -> None:

@@ -85,7 +85,7 @@ def test_filtered_stderr_drops_known_noise_and_keeps_the_rest(capfd):
 def test_record_writes_the_runner_file(tmp_path, monkeypatch):
     target = tmp_path / "m.json"
     monkeypatch.setenv(report.METRICS_ENV, str(target))
-    assert report.record("test_accuracy", np.float32(0.5)) == 0.5
+    assert report.record("test_accuracy", np.float32(0.5)) is None  # no stray cell output
     assert json.loads(target.read_text())["metrics"]["test_accuracy"] == 0.5
     with pytest.raises(TypeError, match="takes a number"):
         report.record("pair", (3, 5))
