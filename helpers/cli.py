@@ -1,4 +1,5 @@
-"""The ``cnn-course`` command line: fetch data, run the course, train, benchmark, predict."""
+"""The ``cnn-course`` command line: fetch data, run the course, make the learners' copy,
+train, benchmark, predict."""
 from __future__ import annotations
 
 import argparse
@@ -63,6 +64,19 @@ def _run(args: argparse.Namespace) -> int:
     if failed:
         print(f"{len(failed)} notebook(s) failed: {', '.join(failed)}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _learners_copy(args: argparse.Namespace) -> int:
+    from helpers.exercises import learners_copy
+
+    files.check_output_dir(args.out, what="--out")
+    if args.out.resolve() == args.notebooks.resolve():
+        raise UsageError("--out is the notebooks' own folder; give another folder.")
+    written = learners_copy(args.notebooks, args.out)
+    if not written:
+        raise UsageError(f"--notebooks {args.notebooks}: no numbered notebooks there.")
+    print(f"{len(written)} notebooks without solutions in {args.out}")
     return 0
 
 
@@ -175,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--notebooks", type=Path, default=paths.NOTEBOOK_DIR,
                      help="folder of numbered notebooks (default: %(default)s)")
     run.set_defaults(handler=_run)
+
+    copy = commands.add_parser("learners-copy",
+                               help="write the notebooks without their exercise solutions")
+    copy.add_argument("--out", type=Path, default=paths.BUILD_DIR / "learners",
+                      help="output folder (default: %(default)s)")
+    copy.add_argument("--notebooks", type=Path, default=paths.NOTEBOOK_DIR,
+                      help="folder of numbered notebooks (default: %(default)s)")
+    copy.set_defaults(handler=_learners_copy)
 
     names = list(RECIPES)
     train = commands.add_parser("train", help="train a model with a named recipe and save it")

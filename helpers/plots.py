@@ -122,3 +122,21 @@ def overlay_heatmaps(images, heatmaps, titles=None, cols: int = 6):
                 ax.set_title(str(titles[i]), fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def receptive_fields(image, seen, fields):
+    """The image with the pixels one unit depends on (``seen``, a boolean mask) shaded, and
+    a square per ``(layer name, field size)`` centred on that unit's field."""
+    fig, ax = plt.subplots(figsize=(4.6, 4))
+    ax.imshow(np.squeeze(image), cmap=DIGIT_CMAP)
+    ax.imshow(np.where(seen, 1.0, np.nan), cmap="autumn", alpha=0.25, vmin=0, vmax=1)
+    rows, cols = np.flatnonzero(seen.any(axis=1)), np.flatnonzero(seen.any(axis=0))
+    centre_row, centre_col = (rows.min() + rows.max()) / 2, (cols.min() + cols.max()) / 2
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(fields)))
+    for (name, size), colour in zip(fields, colours):
+        ax.add_patch(plt.Rectangle((centre_col - size / 2, centre_row - size / 2), size, size,
+                                   fill=False, lw=2, color=colour, label=f"{name}: {size}x{size}"))
+    ax.set(title="What one unit sees, layer by layer", xticks=[], yticks=[])
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig

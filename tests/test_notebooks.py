@@ -15,6 +15,7 @@ import pytest
 
 from conftest import FULL_DATA
 from helpers.downloads import OFFLINE_ENV
+from helpers.exercises import EXERCISES
 from helpers.paths import DATA_ENV, NOTEBOOK_DIR
 from helpers.runner import discover, run_notebook
 
@@ -88,6 +89,13 @@ FAST_CHECKS = {
 def _run(path, out_dir, fast):
     result = run_notebook(path, out_dir, fast=fast)
     assert result.status == "ok", result.error
+    # Every checked exercise of the notebook ran its solution through its check, and passed.
+    number = path.stem[:2]
+    expected = {f"exercise_{key}" for key in EXERCISES if key.startswith(f"{number}.")}
+    checked = {name: value for name, value in result.metrics.items() if name.startswith("exercise_")}
+    assert len(expected) >= 3, f"notebook {number} needs at least three checked exercises"
+    assert set(checked) == expected, (sorted(checked), sorted(expected))
+    assert all(value == 1.0 for value in checked.values()), checked
     stderr = [out["text"] for cell in nbformat.read(out_dir / path.name, 4).cells
               for out in cell.get("outputs", []) if out.get("name") == "stderr"]
     assert not stderr, f"the notebook printed to stderr: {stderr}"

@@ -1,0 +1,388 @@
+"""Checked exercises: ``check(key, answer)`` says at once whether an answer is right, and if
+not, what is wrong; ``learners_copy`` writes the notebooks without their solutions.
+
+In a notebook, a checked exercise is one code cell::
+
+    parameters_5x5 = ...          # your answer
+    ### BEGIN SOLUTION
+    parameters_5x5 = ...          # the solution (removed from the learners' copy)
+    ### END SOLUTION
+    check("02.2", parameters_5x5)
+
+The learners' copy keeps the first line and the ``check`` call, and drops the solution
+block and every ``<details><summary>Solution</summary>`` answer in the text. Every check
+records its verdict for the run report, so the test suite knows each solution passes.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from helpers import files, report
+
+Verdict = str | None  # None: right; otherwise what is wrong, in a sentence
+
+
+@dataclass(frozen=True)
+class Exercise:
+    key: str                                # "NN.k": notebook NN, exercise k
+    verdict: Callable[..., Verdict]         # (answer, **context) -> None or what is wrong
+    done: str                               # what the learner has shown, said when right
+
+
+EXERCISES: dict[str, Exercise] = {}
+
+
+def exercise(key: str, done: str):
+    """Register the decorated function as the verdict of exercise ``key``."""
+    def register(verdict: Callable[..., Verdict]) -> Callable[..., Verdict]:
+        EXERCISES[key] = Exercise(key, verdict, done)
+        return verdict
+
+    return register
+
+
+def verdict(key: str, answer: Any, **context) -> Verdict:
+    """None when ``answer`` to exercise ``key`` is right, else what is wrong."""
+    if key not in EXERCISES:
+        raise KeyError(f"no exercise {key!r}; the course has {', '.join(sorted(EXERCISES))}")
+    if answer is Ellipsis:
+        return "replace the `...` with your answer, then run the cell again."
+    try:
+        return EXERCISES[key].verdict(answer, **context)
+    except Exception as exc:  # the learner's code failed inside the check
+        return f"your answer raised {type(exc).__name__}: {exc}"
+
+
+def check(key: str, answer: Any, **context) -> None:
+    """Print whether ``answer`` to exercise ``key`` is right (and what is wrong if not)."""
+    problem = verdict(key, answer, **context)
+    report.record(f"exercise_{key}", float(problem is None))
+    if problem is None:
+        report.announce(f"✓ {key} right: {EXERCISES[key].done}")
+    else:
+        report.announce(f"✗ {key} not yet: {problem}")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _number(answer, expected: float, rel: float = 1e-3, abs_: float = 1e-9,
+            wrong: dict[float, str] | None = None) -> Verdict:
+    """A numeric answer close to ``expected``; ``wrong`` maps typical mistakes to advice."""
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return f"expected a number, got {type(answer).__name__}."
+    if math.isclose(value, expected, rel_tol=rel, abs_tol=abs_):
+        return None
+    for mistake, advice in (wrong or {}).items():
+        if math.isclose(value, mistake, rel_tol=rel, abs_tol=abs_):
+            return advice
+    return f"{value:g} is not it; " + ("it is smaller." if value > expected else "it is larger.")
+
+
+def _same_array(ours, theirs, what: str, atol: float = 1e-5) -> Verdict:
+    ours = np.asarray(ours)
+    if ours.shape != theirs.shape:
+        return f"{what} has shape {ours.shape}; expected {theirs.shape}."
+    if not np.allclose(ours, theirs, atol=atol):
+        return f"{what} differs by up to {np.abs(ours - theirs).max():.3g}."
+    return None
+
+
+def _probe_images(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, size=(4, 28, 28), dtype=np.uint8)
+
+
+# --------------------------------------------------------------------------- 01 data
+
+
+@exercise("01.1", "scaled images take four bytes per pixel, float32.")
+def _float32_bytes(answer, x_train):
+    return _number(answer, x_train.size * 4, rel=0, wrong={
+        x_train.nbytes: "that is the uint8 size; float32 takes 4 bytes per pixel.",
+        x_train.size * 8: "that is float64; the course scales to float32 (4 bytes).",
+    })
+
+
+@exercise("01.2", "the majority-class baseline is what any classifier must beat.")
+def _majority_baseline(answer, y_train, y_test):
+    guess = np.bincount(y_train, minlength=10).argmax()
+    return _number(answer, float(np.mean(y_test == guess)), rel=1e-6, wrong={
+        float(np.mean(y_train == guess)): "that is the share in the training set; measure "
+                                          "the guess on the test set.",
+        0.1: "0.1 is a uniform random guess; always guess the most common training digit.",
+    })
+
+
+@exercise("01.3", "your scale() gives float32 values in [0, 1], as the model expects.")
+def _scale_function(answer):
+    images = _probe_images()
+    out = np.asarray(answer(images))
+    if out.dtype != np.float32:
+        return f"the result is {out.dtype}; convert to float32 (half the memory of float64)."
+    return _same_array(out, images.astype(np.float32) / 255, "scale(x)")
+
+
+# --------------------------------------------------------------------------- 02 blocks
+
+
+@exercise("02.1", "average pooling is a mean where max pooling takes the largest value.")
+def _average_pool(answer):
+    import keras
+
+    x = np.random.default_rng(1).random((6, 7, 3)).astype(np.float32)
+    theirs = keras.ops.convert_to_numpy(keras.layers.AveragePooling2D(2)(x[None]))[0]
+    return _same_array(answer(x), theirs, "average_pool(x) on a 6x7x3 input")
+
+
+@exercise("02.2", "only the first layer's parameters change; the flattened size stays 576.")
+def _parameters_5x5(answer):
+    return _number(answer, 93_834, rel=0, wrong={
+        93_802: "each of the 32 filters also has a bias.",
+        93_322: "that is the 3x3 model; the first layer's kernels grow to 5x5.",
+    })
+
+
+@exercise("02.3", "each 3x3 convolution after pooling adds more than 2 pixels of view.")
+def _receptive_field_5x5(answer):
+    return _number(answer, 20, rel=0, wrong={
+        18: "that is the 3x3 model's receptive field; the first kernel is now 5x5.",
+        11: "a layer after pooling steps 2 (then 4) input pixels per output pixel: multiply "
+            "its k - 1 by the jump.",
+    })
+
+
+@exercise("02.4", "inverted dropout scales the kept values by 1 / (1 - rate) in training.")
+def _dropout_scale(answer):
+    return _number(answer, 1 / (1 - 0.75), wrong={
+        0.75: "0.75 is the share that is dropped; the kept values are scaled up, so that the "
+              "layer's average output stays the same.",
+        0.25: "0.25 is the share that is kept; the kept values are divided by it.",
+        2.0: "that is the factor for a rate of 0.5; this layer drops 75%.",
+        1.0: "that is inference time; in training the kept values are scaled up.",
+    })
+
+
+# --------------------------------------------------------------------------- 03 training
+
+
+@exercise("03.1", "the last, smaller batch is still a step.")
+def _updates_per_epoch(answer, images, batch_size):
+    return _number(answer, math.ceil(images / batch_size), rel=0, wrong={
+        images // batch_size: "the last batch is smaller but still updates the weights: round up.",
+    })
+
+
+@exercise("03.2", "cross-entropy is -ln(probability of the right digit).")
+def _cross_entropy(answer):
+    return _number(answer, -math.log(0.25), wrong={
+        -math.log10(0.25): "that is log base 10; Keras uses the natural logarithm.",
+        0.25: "that is the probability itself; the loss is its negative logarithm.",
+        0.75: "that is 1 - p; the loss is -ln(p).",
+    })
+
+
+@exercise("03.3", "your cosine schedule matches keras.optimizers.schedules.CosineDecay.")
+def _cosine_learning_rate(answer):
+    import keras
+
+    schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=1000)
+    steps = [0, 100, 250, 500, 750, 1000]
+    theirs = np.array([float(schedule(s)) for s in steps])
+    return _same_array([answer(s, 1000) for s in steps], theirs,
+                       "cosine_learning_rate(step, 1000) at steps 0-1000", atol=1e-8)
+
+
+# --------------------------------------------------------------------------- 04 evaluation
+
+EXAMPLE_CONFUSION = np.array([[50, 2, 0], [5, 40, 5], [0, 3, 45]])  # rows: true class
+
+
+@exercise("04.1", "precision divides by the column (everything predicted as the class).")
+def _precision(answer):
+    column = EXAMPLE_CONFUSION[:, 1]
+    return _number(answer, column[1] / column.sum(), wrong={
+        40 / 50: "that is recall (divided by the row, the true 1s); precision divides by the "
+                 "column, everything predicted as 1.",
+    })
+
+
+@exercise("04.2", "a softmax probability near 1 has a gradient near 0: saliency uses logits.")
+def _softmax_gradient(answer):
+    p = 0.999
+    return _number(answer, p * (1 - p), rel=1e-2, wrong={
+        p: "that is the probability itself; its derivative with respect to its own score is "
+           "p(1 - p).",
+        1.0: "the derivative of the score itself is 1; the probability's is p(1 - p).",
+    })
+
+
+@exercise("04.3", "a 3x3 valid convolution takes 2 pixels, pooling halves (rounding down).")
+def _feature_map_shape(answer):
+    expected = (5, 5, 64)
+    if tuple(np.atleast_1d(answer).tolist()) == expected:
+        return None
+    if tuple(np.atleast_1d(answer).tolist()) == (11, 11, 64):
+        return "that is the second convolution's output; the pooling after it halves it."
+    return f"{answer} is not it: follow 28 through conv, pool, conv, pool (the channels " \
+           "are the second convolution's filters)."
+
+
+# --------------------------------------------------------------------------- 05 augmentation
+
+
+@exercise("05.1", "Keras' RandomRotation takes a fraction of a full turn.")
+def _rotation_factor(answer):
+    return _number(answer, 10 / 360, wrong={
+        10: "RandomRotation's factor is a fraction of a full circle (360°), not degrees.",
+        0.1: "that is 36°; the factor is a fraction of a full circle.",
+    })
+
+
+@exercise("05.2", "a translation factor is a fraction of the image's height or width.")
+def _shift_pixels(answer):
+    return _number(answer, 2.8, wrong={0.1: "the factor is a fraction of 28 pixels: convert it."})
+
+
+@exercise("05.3", "'errors removed' compares error rates, not accuracies.")
+def _errors_removed(answer):
+    return _number(answer, 0.5, wrong={
+        0.05: "that is the gain in accuracy; the errors went from 10% to 5%.",
+        0.0526: "that is the gain relative to the accuracy; compare the error rates.",
+    })
+
+
+# --------------------------------------------------------------------------- 06 transfer
+
+
+@exercise("06.1", "a head from 128 features to 5 classes learns 128 x 5 weights and 5 biases.")
+def _head_parameters(answer):
+    return _number(answer, 645, rel=0, wrong={640: "each of the 5 outputs also has a bias."})
+
+
+@exercise("06.2", "batch norm's moving mean and variance are never trained, only updated.")
+def _trainable_parameters(answer, model):
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    return _number(answer, trainable, rel=0, wrong={
+        model.count_params(): "count_params() includes batch norm's moving statistics, which "
+                              "are not trainable: sum over model.trainable_weights.",
+    })
+
+
+@exercise("06.3", "with training=False, batch norm uses its stored statistics, not the batch's.")
+def _inference_batch_norm(answer):
+    if answer is False:
+        return None
+    if answer is True:
+        return "in inference mode batch norm uses the moving statistics stored in training, " \
+               "so one image's features do not depend on the others in its batch."
+    return "answer True or False."
+
+
+# --------------------------------------------------------------------------- 07 architectures
+
+
+@exercise("07.1", "depthwise then pointwise: 9·C_in + C_in·C_out.")
+def _separable_parameters(answer):
+    return _number(answer, 9 * 64 + 64 * 128, rel=0, wrong={
+        9 * 64 * 128: "that is an ordinary 3x3 convolution.",
+        9 * 128 + 64 * 128: "the depthwise part filters each *input* channel once.",
+    })
+
+
+@exercise("07.2", "global average pooling leaves one number per channel for the dense layer.")
+def _gap_head(answer):
+    return _number(answer, 128 * 10 + 10, rel=0, wrong={
+        1280: "each of the 10 outputs also has a bias.",
+        3 * 3 * 128 * 10 + 10: "after global average pooling there is one number per channel.",
+    })
+
+
+@exercise("07.3", "the linear scaling rule grows the learning rate with the batch.")
+def _scaled_learning_rate(answer):
+    return _number(answer, 1e-3 * 512 / 32, wrong={
+        1e-3: "with 16x larger batches there are 16x fewer steps: scale the rate with the batch.",
+        1e-3 * 4: "that is the square-root rule; the linear rule multiplies by the batch ratio.",
+    })
+
+
+# --------------------------------------------------------------------------- 08 your digits
+
+
+@exercise("08.1", "the longer side decides the scale, so the digit fits the 20-pixel box.")
+def _box_scale(answer):
+    return _number(answer, 20 / 200, wrong={
+        20 / 100: "with that scale the 200-pixel side becomes 40 pixels: the longer side decides.",
+    })
+
+
+@exercise("08.2", "the centre of mass weighs every pixel by its ink.")
+def _centre_of_mass(answer):
+    ink = example_ink()
+    rows, cols = np.indices(ink.shape)
+    expected = np.array([(rows * ink).sum(), (cols * ink).sum()]) / ink.sum()
+    problem = _same_array(np.asarray(answer, dtype=float), expected, "(row, column)", atol=1e-6)
+    if problem and np.allclose(np.asarray(answer, dtype=float), expected[::-1], atol=1e-6):
+        return "you have (column, row); give (row, column)."
+    return problem
+
+
+def example_ink() -> np.ndarray:
+    """The small ink image of exercise 08.2."""
+    ink = np.zeros((6, 8))
+    ink[1:3, 1:3] = 1.0
+    ink[3:5, 5:7] = 3.0
+    return ink
+
+
+@exercise("08.3", "a dark digit on light paper becomes MNIST's light digit on black.")
+def _invert(answer):
+    x = np.random.default_rng(2).random((5, 5)).astype(np.float32)
+    return _same_array(answer(x), 1 - x, "invert(x) on values in [0, 1]")
+
+
+# --------------------------------------------------------------------------- learners' copy
+
+_SOLUTION_BLOCK = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION[ \t]*\n?",
+                             re.S | re.M)
+_SOLUTION_DETAILS = re.compile(r"\n*<details><summary>Solution</summary>.*?</details>", re.S)
+
+
+def _placeholder(block: re.Match) -> str:
+    """Inside a function the solution becomes ``...``; at the top of a cell the line above
+    it (``answer = ...``) is the placeholder already."""
+    indent = block.group(1)
+    return f"{indent}...  # your code here\n" if indent else ""
+
+
+def strip_solutions(source: str, cell_type: str) -> str:
+    """A cell's source without its solutions: code blocks between the markers become
+    ``...``; ``<details>`` solutions in the text are dropped."""
+    if cell_type == "code":
+        return _SOLUTION_BLOCK.sub(_placeholder, source).rstrip()
+    return _SOLUTION_DETAILS.sub("", source)
+
+
+def learners_copy(notebook_dir: Path, out_dir: Path) -> list[Path]:
+    """Write every notebook of ``notebook_dir`` into ``out_dir`` without solutions or
+    outputs; returns the written paths."""
+    import nbformat
+
+    written = []
+    for path in sorted(Path(notebook_dir).glob("[0-9][0-9]_*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            cell.source = strip_solutions(cell.source, cell.cell_type)
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        target = Path(out_dir) / path.name
+        files.write_text(target, nbformat.writes(notebook) + "\n")
+        written.append(target)
+    return written

@@ -1,0 +1,140 @@
+"""Checked exercises: every check accepts the right answer and refuses a typical wrong one
+with advice; the learners' copy has no solutions and still runs its checks.
+
+The notebooks run their own solutions through these checks (tests/test_notebooks.py asserts
+each one recorded "right")."""
+from __future__ import annotations
+
+import json
+import math
+
+import nbformat
+import numpy as np
+import pytest
+
+from helpers import exercises
+from helpers.cli import main
+from helpers.exercises import EXERCISES, verdict
+from helpers.paths import NOTEBOOK_DIR
+
+_y_train = np.array([1, 1, 1, 7, 2, 3])
+_y_test = np.array([1, 7, 7, 2])
+_x_train = np.zeros((6, 28, 28), np.uint8)
+
+
+def _model():
+    from helpers.transfer import conv_base
+
+    return conv_base()
+
+
+# key: (context, right answer, typical wrong answer)
+CASES = {
+    "01.1": ({"x_train": _x_train}, _x_train.size * 4, _x_train.nbytes),
+    "01.2": ({"y_train": _y_train, "y_test": _y_test}, 0.25, 0.5),
+    "01.3": ({}, lambda x: x.astype(np.float32) / 255, lambda x: x / 255),
+    "02.1": ({}, lambda x: x[:6, :6].reshape(3, 2, 3, 2, 3).mean(axis=(1, 3)),
+             lambda x: x[:6, :6].reshape(3, 2, 3, 2, 3).max(axis=(1, 3))),
+    "02.2": ({}, 93_834, 93_802),
+    "02.3": ({}, 20, 18),
+    "02.4": ({}, 4.0, 0.75),
+    "03.1": ({"images": 54_000, "batch_size": 32}, 1688, 1687),
+    "03.2": ({}, -math.log(0.25), math.log10(4)),
+    "03.3": ({}, lambda step, total: 1e-3 * 0.5 * (1 + math.cos(math.pi * step / total)),
+             lambda step, total: 1e-3 * (1 - step / total)),
+    "04.1": ({}, 40 / 45, 40 / 50),
+    "04.2": ({}, 0.000999, 0.999),
+    "04.3": ({}, (5, 5, 64), (11, 11, 64)),
+    "05.1": ({}, 10 / 360, 10),
+    "05.2": ({}, 2.8, 0.1),
+    "05.3": ({}, 0.5, 0.05),
+    "06.1": ({}, 645, 640),
+    "06.2": ({"model": None}, None, None),  # filled in by the test: needs a real model
+    "06.3": ({}, False, True),
+    "07.1": ({}, 8_768, 73_728),
+    "07.2": ({}, 1_290, 1_280),
+    "07.3": ({}, 0.016, 0.001),
+    "08.1": ({}, 0.1, 0.2),
+    "08.2": ({}, None, None),  # filled in by the test: computed from the example image
+    "08.3": ({}, lambda x: 1 - x, lambda x: 255 - x),
+}
+
+
+def _case(key):
+    context, right, wrong = CASES[key]
+    if key == "06.2":
+        model = _model()
+        trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+        return {"model": model}, trainable, model.count_params()
+    if key == "08.2":
+        ink = exercises.example_ink()
+        rows, cols = np.indices(ink.shape)
+        centre = ((rows * ink).sum() / ink.sum(), (cols * ink).sum() / ink.sum())
+        return context, centre, centre[::-1]
+    return context, right, wrong
+
+
+def test_every_exercise_has_a_case_and_each_notebook_three():
+    assert set(CASES) == set(EXERCISES)
+    for number in ("01", "02", "03", "04", "05", "06", "07", "08"):
+        assert sum(key.startswith(number + ".") for key in EXERCISES) >= 3, number
+
+
+@pytest.mark.parametrize("key", sorted(CASES))
+def test_check_accepts_the_right_answer_and_refuses_a_typical_wrong_one(key):
+    context, right, wrong = _case(key)
+    assert verdict(key, right, **context) is None
+    problem = verdict(key, wrong, **context)
+    assert isinstance(problem, str) and len(problem) > 10, problem
+    assert verdict(key, ..., **context).startswith("replace the `...`")
+
+
+def test_check_prints_the_verdict_and_records_it(capsys):
+    exercises.check("02.2", 93_802)
+    exercises.check("02.2", 93_834)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("✗ 02.2 not yet: each of the 32 filters also has a bias")
+    assert out[1].startswith("✓ 02.2 right")
+    from helpers import report
+
+    assert report.recorded()["metrics"]["exercise_02.2"] == 1.0
+
+
+def test_a_failing_answer_is_a_verdict_not_a_traceback():
+    def broken(x):
+        raise IndexError("oops")
+
+    assert verdict("02.1", broken) == "your answer raised IndexError: oops"
+    with pytest.raises(KeyError, match="no exercise '99.1'"):
+        verdict("99.1", 1)
+
+
+def test_strip_solutions_keeps_the_placeholder_and_the_check():
+    code = 'x = ...   # your answer\n### BEGIN SOLUTION\nx = 42\n### END SOLUTION\ncheck("02.2", x)'
+    assert exercises.strip_solutions(code, "code") == 'x = ...   # your answer\ncheck("02.2", x)'
+    inside = "def f(x):\n    \"\"\"Doc.\"\"\"\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
+    assert exercises.strip_solutions(inside, "code") == \
+        "def f(x):\n    \"\"\"Doc.\"\"\"\n    ...  # your code here"
+    text = "**4.** Why?\n\n<details><summary>Solution</summary>\n\nBecause.\n</details>\n\n**5.** Next"
+    assert exercises.strip_solutions(text, "markdown") == "**4.** Why?\n\n**5.** Next"
+
+
+def test_learners_copy_has_no_solutions_and_keeps_every_check(tmp_path, capsys):
+    assert main(["learners-copy", "--out", str(tmp_path)]) == 0
+    copies = sorted(tmp_path.glob("*.ipynb"))
+    assert [p.name for p in copies] == sorted(p.name for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    checks = 0
+    for path in copies:
+        notebook = nbformat.read(path, 4)
+        text = json.dumps([cell.source for cell in notebook.cells])
+        assert "BEGIN SOLUTION" not in text and "Solution</summary>" not in text, path.name
+        for cell in notebook.cells:
+            if cell.cell_type == "code" and "check(" in cell.source and "BEGIN" not in cell.source:
+                compile(cell.source, path.name, "exec")  # still valid Python
+                checks += cell.source.count('check("')
+    assert checks == len(EXERCISES)
+
+
+def test_learners_copy_refuses_the_notebooks_own_folder(capsys):
+    assert main(["learners-copy", "--out", str(NOTEBOOK_DIR)]) == 2
+    assert "notebooks' own folder" in capsys.readouterr().err
