@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from helpers import architectures, evaluation, plots
+from helpers.errors import ModelError
 
 
 def test_confusion_and_scores():
@@ -46,17 +47,41 @@ def test_feature_extractor_returns_every_conv_output():
     assert [tuple(o.shape) for o in outputs] == [(2, 26, 26, 32), (2, 11, 11, 64), (2, 3, 3, 64)]
 
 
-def test_saliency_is_the_gradient_of_the_class_score():
-    # a linear "model": the score of class c is the sum of the pixels times a weight map
+def _linear_softmax_model():
+    # the score of class c is the sum of the pixels times a weight map, then softmax
     weights = np.zeros((28 * 28, 2), "float32")
     weights[:28 * 14, 0] = 1.0   # class 0 looks at the top half
     weights[28 * 14:, 1] = 2.0   # class 1 at the bottom half
     model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(2, use_bias=False)])
+                              keras.layers.Dense(2, use_bias=False, activation="softmax")])
     model.layers[-1].set_weights([weights])
+    return model
+
+
+def test_saliency_is_the_gradient_of_the_class_score_before_softmax():
+    model = _linear_softmax_model()
     maps = evaluation.saliency_maps(model, np.zeros((2, 28, 28, 1), "float32"), classes=[0, 1])
     assert np.allclose(maps[0, :14], 1) and np.allclose(maps[0, 14:], 0)
     assert np.allclose(maps[1, 14:], 1) and np.allclose(maps[1, :14], 0)
+    raw = evaluation.saliency_maps(model, np.zeros((1, 28, 28, 1), "float32"), classes=[1],
+                                   normalise=False)
+    assert np.allclose(raw[0, 14:], 2.0)      # the score's weight itself, however confident
+
+
+def test_the_probability_gradient_vanishes_for_a_confident_digit_the_score_does_not():
+    model = _linear_softmax_model()
+    confident = np.zeros((1, 28, 28, 1), "float32")
+    confident[0, 14:] = 0.05                  # class 1's score: 2 * 0.05 * 392 = 39
+    score = evaluation.saliency_maps(model, confident, normalise=False)
+    probability = evaluation.saliency_maps(model, confident, of="probability", normalise=False)
+    assert np.allclose(score[0, 14:], 2.0)
+    assert probability.max() < 1e-6 * score.max()
+
+
+def test_saliency_needs_a_softmax_head():
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(2)])
+    with pytest.raises(ModelError, match="not a softmax Dense layer"):
+        evaluation.saliency_maps(model, np.zeros((1, 28, 28, 1), "float32"))
 
 
 # --------------------------------------------------------------------------- plots
