@@ -1,0 +1,78 @@
+"""A drawing pad for notebook 08: a canvas to draw a digit with the mouse, a button that
+hands the drawing to a function, and one that clears it. Needs a browser (JupyterLab)."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+
+class DrawingPad:
+    """A 280x280 canvas with "Read it" and "Clear" buttons; ``on_read(image)`` gets the
+    drawing as an RGBA array (transparent background, black ink). Show ``pad.widget``."""
+
+    def __init__(self, on_read: Callable[[np.ndarray], object], size: int = 280,
+                 line_width: int = 18):
+        import ipywidgets as widgets
+        from ipycanvas import Canvas
+
+        self.on_read = on_read
+        self.canvas = Canvas(width=size, height=size, sync_image_data=True,
+                             layout=widgets.Layout(border="1px solid #999", width=f"{size}px",
+                                                   height=f"{size}px"))
+        self.canvas.line_width, self.canvas.line_cap, self.canvas.stroke_style = \
+            line_width, "round", "black"
+        self._pen_at = None  # where the pen is while it is down
+        self.canvas.on_mouse_down(self.pen_down)
+        self.canvas.on_mouse_move(self.pen_move)
+        self.canvas.on_mouse_up(self.pen_up)
+        self.canvas.on_mouse_out(self.pen_up)
+        self.answer = widgets.Output()
+        read_button = widgets.Button(description="Read it", button_style="primary")
+        clear_button = widgets.Button(description="Clear")
+        read_button.on_click(lambda _: self.read())
+        clear_button.on_click(lambda _: self.clear())
+        self.widget = widgets.VBox([self.canvas, widgets.HBox([read_button, clear_button]),
+                                    self.answer])
+
+    def pen_down(self, x, y):
+        self._pen_at = (x, y)
+
+    def pen_move(self, x, y):
+        if self._pen_at is not None:
+            self.canvas.stroke_line(*self._pen_at, x, y)
+            self._pen_at = (x, y)
+
+    def pen_up(self, x=None, y=None):
+        self._pen_at = None
+
+    def image(self) -> np.ndarray | None:
+        """The drawing as RGBA, or None when nothing is drawn (or no browser is attached)."""
+        try:
+            image = self.canvas.get_image_data()
+        except Exception:  # the browser has not sent any pixels yet
+            return None
+        return image if image is not None and image[..., 3].max() > 0 else None
+
+    def read(self) -> None:
+        """Hand the drawing to ``on_read``, showing its output under the buttons."""
+        import matplotlib.pyplot as plt
+
+        self.answer.clear_output(wait=True)
+        with self.answer:
+            drawing = self.image()
+            if drawing is None:
+                print("Draw a digit first.")
+                return
+            self.on_read(drawing)
+            plt.show()
+
+    def clear(self) -> None:
+        self.canvas.clear()
+        self.answer.clear_output()
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
