@@ -136,7 +136,8 @@ def receptive_fields(image, seen, fields):
     for (name, size), colour in zip(fields, colours):
         ax.add_patch(plt.Rectangle((centre_col - size / 2, centre_row - size / 2), size, size,
                                    fill=False, lw=2, color=colour, label=f"{name}: {size}x{size}"))
-    ax.set(title="What one unit sees, layer by layer", xticks=[], yticks=[])
+    ax.set_title("What one unit sees, layer by layer")
+    ax.set_axis_off()
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8, frameon=False)
     fig.tight_layout()
     return fig

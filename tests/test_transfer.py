@@ -4,14 +4,18 @@ from __future__ import annotations
 import hashlib
 import io
 import tarfile
+import warnings
 
 import keras
 import numpy as np
 import pytest
 from PIL import Image
 
+import nbformat
+
 from conftest import files_under
-from helpers import cli, photos, transfer
+from helpers import cli, photos, plots, report, transfer
+from helpers.paths import NOTEBOOK_DIR
 from helpers.errors import DatasetError, ModelError
 
 
@@ -28,36 +32,47 @@ def photo_folder(tmp_path):
     return tmp_path
 
 
-def test_part_b_code_path_with_random_weights(photo_folder):
-    train, val, names = photos.photo_datasets(photo_folder, image_size=(32, 32), batch_size=4,
-                                            validation_split=0.25)
-    assert names == ["blue", "green", "red"]
-    keras.utils.set_random_seed(0)
-    base = transfer.mobilenet_base(input_shape=(32, 32, 3), weights=None)
-    model = transfer.classifier_on(base, len(names), preprocess=transfer.mobilenet_preprocessing())
-    head, fine = transfer.head_then_fine_tune(model, base, train, val, head_epochs=1,
-                                              fine_epochs=1, unfreeze_layers=10)
-    assert "val_accuracy" in head and "val_accuracy" in fine
+def _notebook_06_cells():
+    notebook = nbformat.read(NOTEBOOK_DIR / "06_transfer_learning.ipynb", 4)
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    definitions = next(s for s in code if s.startswith("def fresh_base"))
+    return definitions, [s for s in code if s.startswith("if PART_B:")]
+
+
+def test_notebook_06_part_b_runs_its_steps_on_tiny_photos(photo_folder, monkeypatch):
+    """Part B only runs where its downloads are; here its cells run on generated photos
+    with random MobileNetV2 weights, with the notebook's own head and steps."""
+    definitions, part_b = _notebook_06_cells()
+    assert len(part_b) == 2
+    monkeypatch.setattr(photos, "photo_datasets", lambda folder: real_datasets(
+        folder, image_size=(32, 32), batch_size=4, validation_split=0.25))
+    monkeypatch.setattr(transfer, "mobilenet_base", lambda weights: real_base(
+        input_shape=(32, 32, 3), weights=weights))
+    namespace = {"keras": keras, "np": np, "transfer": transfer, "photos": photos,
+                 "plots": plots, "report": report, "PART_B": True, "weights_path": None,
+                 "flowers_dir": photo_folder, "PHOTO_EPOCHS": 1,
+                 "pretrained_weights": transfer.conv_base().get_weights()}
+    exec(definitions, namespace)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a learner would see any warning in red
+        for cell in part_b:
+            exec(cell, namespace)
+    base, model = namespace["photo_base"], namespace["photo_model"]
     assert base.trainable and not base.layers[0].trainable and base.layers[-1].trainable
+    assert "val_accuracy" in namespace["fine_history"]
     assert model.predict(np.zeros((2, 32, 32, 3)), verbose=0).shape == (2, 3)
 
 
-def test_unfreeze_top_freezes_all_but_the_last_layers():
-    base = transfer.conv_base()
-    assert transfer.unfreeze_top(base, 3) == len(base.layers[-3].trainable_weights) + \
-        len(base.layers[-2].trainable_weights) + len(base.layers[-1].trainable_weights)
-    assert transfer.unfreeze_top(base, 0) == len(base.trainable_weights) > 0
+real_datasets, real_base = photos.photo_datasets, transfer.mobilenet_base
 
 
-def test_frozen_base_does_not_change_while_the_head_trains():
-    keras.utils.set_random_seed(0)
-    base = transfer.conv_base()
-    before = [w.copy() for w in base.get_weights()]
-    model = transfer.classifier_on(base, 5)
-    x = np.random.default_rng(0).random((32, 28, 28, 1)).astype("float32")
-    y = np.arange(32) % 5
-    transfer.head_then_fine_tune(model, base, (x, y), head_epochs=2, fine_epochs=0)
-    assert all(np.array_equal(a, b) for a, b in zip(before, base.get_weights()))
+def test_notebook_06_head_freezes_to_its_own_weights():
+    definitions, _ = _notebook_06_cells()
+    namespace = {"keras": keras, "np": np, "transfer": transfer,
+                 "pretrained_weights": transfer.conv_base().get_weights()}
+    exec(definitions, namespace)  # also asserts, as in the notebook, that freezing leaves 645
+    model = namespace["demo"]
+    assert any(layer.name == "conv_base" for layer in model.layers)
 
 
 def test_damaged_weights_file_is_a_clear_error(tmp_path):
