@@ -21,9 +21,9 @@ class FusedBatchNorm(layers.BatchNormalization):
     Same weights and the same outputs as Keras' layer, in training (batch statistics) and
     in inference (running averages). One difference: the running variance is updated
     with the unbiased batch variance (larger by n/(n-1), n the values per channel in a
-    batch: 1.0001 after a convolution, 1.008 after a dense layer at batch 128). Speed: an
-    epoch of the ``fast`` recipe's network 1.15-1.9x faster, of the ``best`` recipe's
-    1.34-1.46x, than with Keras' layer (``cnn-course bench`` on a 2-core CPU; README).
+    batch: 1.0001 after a convolution, 1.008 after a dense layer at batch 128). Speed:
+    ``benchmark.batch_norm_speed`` measures it against Keras' layer (``cnn-course bench``
+    and notebook 07 report it; the saving varies with the machine's load).
     """
 
     def __init__(self, momentum: float = BN_MOMENTUM, epsilon: float = 1e-3, **kwargs):
@@ -51,7 +51,7 @@ def batch_norm() -> keras.Layer:
 
     Prediction uses running averages of each channel's mean and variance. With Keras'
     default momentum (0.99) they lag hundreds of steps behind the weights, and a model
-    trained for a few epochs can predict worse than it trained (notebook 07 measures it).
+    trained for a few epochs can predict worse than it trained (notebook 07's exercise 6).
     """
     return FusedBatchNorm(momentum=BN_MOMENTUM)
 
