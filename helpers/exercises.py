@@ -88,6 +88,8 @@ def _number(answer, expected: float, rel: float = 1e-2, abs_: float = 1e-9,
 
 
 def _same_array(ours, theirs, what: str, atol: float = 1e-5) -> Verdict:
+    if ours is None:
+        return f"{what} returned None: end your function with `return` and the result."
     ours = np.asarray(ours)
     if ours.shape != theirs.shape:
         return f"{what} has shape {ours.shape}; expected {theirs.shape}."

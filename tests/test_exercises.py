@@ -110,6 +110,7 @@ def test_a_failing_answer_is_a_verdict_not_a_traceback():
         raise IndexError("oops")
 
     assert verdict("02.1", broken) == "your answer raised IndexError: oops"
+    assert "returned None: end your function with `return`" in verdict("08.3", lambda x: None)
     with pytest.raises(KeyError, match="no exercise '99.1'"):
         verdict("99.1", 1)
 
