@@ -18,6 +18,7 @@ from scipy import ndimage
 from helpers.errors import ImageError
 
 MAX_PIXELS = 40_000_000   # refuse larger images before decoding them (decompression bombs)
+MAX_SIDE = 1024           # larger images are reduced to this (longer side) as they are read
 DIGIT_BOX = 20            # MNIST: the longer side of the digit, in pixels
 CANVAS = 28               # MNIST: the image size
 MIN_INK_CONTRAST = 0.15   # ink must differ from the paper by this much (of full range) at least
@@ -27,7 +28,9 @@ def load_grey(image, name: str | None = None) -> np.ndarray:
     """Any image (path, bytes, PIL image or array) as a float grey array, 0 black to 1 white.
 
     Transparent pixels are composited onto white first, as drawing apps and HTML canvases
-    leave the background transparent.
+    leave the background transparent. An animated image is read from its first frame with
+    ink; 16-bit images are scaled by their bit depth; images larger than ``MAX_SIDE`` pixels
+    are reduced while they are decoded.
     """
     name = name or _describe(image)
     if isinstance(image, np.ndarray):
@@ -78,10 +81,38 @@ def _open(image, name: str) -> Image.Image:
             "scale it down first."
         )
     try:
+        if max(pil.size) > MAX_SIDE:
+            pil.draft(pil.mode, (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a fraction of the size
         pil.load()
-        return ImageOps.exif_transpose(pil)  # phone photos store their rotation separately
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        pil = _first_frame_with_ink(pil)
+        pil = _wide_range_to_float(ImageOps.exif_transpose(pil))  # phones store rotation apart
+        if max(pil.size) > MAX_SIDE:
+            pil.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)
+        return pil
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         raise ImageError(f"{name}: the image is damaged or truncated ({exc}).") from None
+
+
+def _first_frame_with_ink(pil: Image.Image) -> Image.Image:
+    """The first frame of an animated image (GIF, APNG, WebP) that is not blank."""
+    frames = getattr(pil, "n_frames", 1)
+    for index in range(frames):
+        pil.seek(index)
+        frame = pil.convert("RGBA") if pil.mode == "P" else pil.copy()
+        if np.ptp(_pil_to_grey(frame, "")) >= MIN_INK_CONTRAST:
+            return frame
+    pil.seek(0)
+    return pil.convert("RGBA") if frames > 1 and pil.mode == "P" else pil
+
+
+def _wide_range_to_float(pil: Image.Image) -> Image.Image:
+    """16- and 32-bit integer images as float images in 0-255, scaled by their bit depth
+    (Pillow's own conversion to 8 bits clips everything above 255 to white)."""
+    if pil.mode not in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
+        return pil
+    values = np.asarray(pil, dtype=np.float64)
+    full_scale = 2.0 ** max(8, int(np.ceil(np.log2(values.max() + 1)))) - 1 if values.size else 255
+    return Image.fromarray((np.clip(values, 0, None) / full_scale * 255).astype(np.float32), mode="F")
 
 
 def _pil_to_grey(pil: Image.Image, name: str) -> np.ndarray:
@@ -93,6 +124,8 @@ def _pil_to_grey(pil: Image.Image, name: str) -> np.ndarray:
             on_black = Image.alpha_composite(Image.new("RGBA", rgba.size, "black"), rgba)
             grey = np.asarray(on_black.convert("L"), dtype=np.float32) / 255
         return grey
+    if pil.mode == "F":
+        return np.clip(np.asarray(pil, dtype=np.float32) / 255, 0, 1)
     return np.asarray(pil.convert("L"), dtype=np.float32) / 255
 
 

@@ -82,6 +82,34 @@ def test_uneven_light_and_jpeg_noise_stay_out_of_the_digit():
     assert np.corrcoef(digit.ravel(), reference.ravel())[0, 1] > 0.9
 
 
+def test_a_16_bit_image_with_dark_grey_ink_is_read_like_its_8_bit_copy():
+    eight = np.asarray(ring(), dtype=np.uint8)
+    sixteen = (eight.astype(np.uint16) * 257).astype(np.uint16)        # 0-255 -> 0-65535
+    sixteen[eight < 128] = 8000                                          # dark grey ink
+    decoded = Image.open(io.BytesIO(png(Image.fromarray(sixteen))))
+    assert decoded.mode.startswith("I")                                  # really 16-bit
+    ours = to_mnist(png(Image.fromarray(sixteen)))
+    assert_mnist_like(ours)
+    assert np.abs(ours - to_mnist(png(ring()))).max() < 0.1
+
+
+def test_an_animated_gif_is_read_from_its_first_frame_with_ink():
+    blank = Image.new("L", (300, 300), 255)
+    gif = png(blank, "GIF", save_all=True, append_images=[ring(), blank])
+    assert Image.open(io.BytesIO(gif)).n_frames == 3
+    ours = to_mnist(gif)
+    assert_mnist_like(ours)
+    assert np.abs(ours - to_mnist(png(ring()))).max() < 0.1
+
+
+def test_a_very_large_image_is_reduced_as_it_is_read():
+    big = ring(size=3000, box=(800, 400, 1800, 2200), width=180)
+    for fmt in ("PNG", "JPEG"):
+        grey = preprocessing.load_grey(png(big, fmt))
+        assert max(grey.shape) == preprocessing.MAX_SIDE, fmt
+        assert_mnist_like(to_mnist(png(big, fmt)))
+
+
 def test_steps_are_all_available():
     steps = preprocessing.to_mnist_steps(png(ring()))
     assert list(steps) == ["grey", "ink", "cropped", "scaled", "mnist"]
