@@ -22,6 +22,7 @@ MAX_SIDE = 1024           # larger images are reduced to this (longer side) as t
 DIGIT_BOX = 20            # MNIST: the longer side of the digit, in pixels
 CANVAS = 28               # MNIST: the image size
 MIN_INK_CONTRAST = 0.15   # ink must differ from the paper by this much (of full range) at least
+PAPER_VARIATION = 0.08    # a border varying more than this is uneven lighting, to be flattened
 
 
 def load_grey(image, name: str | None = None) -> np.ndarray:
@@ -32,11 +33,27 @@ def load_grey(image, name: str | None = None) -> np.ndarray:
     ink; 16-bit images are scaled by their bit depth; images larger than ``MAX_SIDE`` pixels
     are reduced while they are decoded.
     """
+    return load_grey_and_alpha(image, name)[0]
+
+
+def load_grey_and_alpha(image, name: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`load_grey`, and the image's transparency (0 transparent to 1 opaque) when it
+    varies (a drawing on a transparent background), else None."""
     name = name or _describe(image)
     if isinstance(image, np.ndarray):
-        return _array_to_grey(image, name)
+        alpha = None
+        if image.ndim == 3 and image.shape[-1] == 4:
+            alpha = image[..., 3].astype(np.float32) / (255 if image.dtype == np.uint8 else 1)
+        return _array_to_grey(image, name), _if_varies(alpha)
     pil = _open(image, name)
-    return _pil_to_grey(pil, name)
+    alpha = None
+    if "A" in pil.getbands() or (pil.mode == "P" and "transparency" in pil.info):
+        alpha = np.asarray(pil.convert("RGBA"), dtype=np.float32)[..., 3] / 255
+    return _pil_to_grey(pil, name), _if_varies(alpha)
+
+
+def _if_varies(alpha: np.ndarray | None) -> np.ndarray | None:
+    return alpha if alpha is not None and np.ptp(alpha) >= MIN_INK_CONTRAST else None
 
 
 def _describe(image) -> str:
@@ -147,17 +164,27 @@ def _array_to_grey(array: np.ndarray, name: str) -> np.ndarray:
     return a / 255 if array.dtype == np.uint8 or a.max() > 1 else a
 
 
-def ink_map(grey: np.ndarray) -> np.ndarray:
+def ink_map(grey: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
     """Ink as 1 and paper as 0, whatever the polarity, with uneven lighting and noise removed.
 
-    The paper is what fills the border of the picture: if the border is light, the ink is
-    dark (and the other way round). A large morphological opening estimates the paper's
-    brightness everywhere, so a shadow or a gradient across the page is subtracted.
+    A drawing on a transparent background says where its ink is: where it is opaque
+    (``alpha``, when given). Otherwise the paper is what fills the border of the picture:
+    if the border is light, the ink is dark (and the other way round). Only when the
+    border's brightness really varies (a shadow, a gradient) is the paper estimated, with
+    a morphological opening half the picture wide, and subtracted: strokes narrower than
+    that, however bold, are never taken for paper.
     """
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    ink = 1 - grey if np.median(border) > 0.5 else grey.copy()
-    window = max(3, min(ink.shape) // 4)
-    ink = np.clip(ink - ndimage.grey_opening(ink, size=(window, window)), 0, None)
+    if alpha is not None:
+        ink = np.clip(alpha.astype(np.float32), 0, 1)
+    else:
+        border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+        ink = 1 - grey if np.median(border) > 0.5 else grey.copy()
+        border_ink = 1 - border if np.median(border) > 0.5 else border
+        if np.percentile(border_ink, 95) - np.percentile(border_ink, 5) > PAPER_VARIATION:
+            window = max(3, min(ink.shape) // 2)
+            ink = np.clip(ink - ndimage.grey_opening(ink, size=(window, window)), 0, None)
+        else:
+            ink = np.clip(ink - np.median(border_ink), 0, None)
     if ink.max() < MIN_INK_CONTRAST:
         return np.zeros_like(ink)
     threshold = _otsu(ink)
@@ -217,8 +244,8 @@ def centre_by_mass(digit: np.ndarray, canvas: int = CANVAS) -> np.ndarray:
 def to_mnist_steps(image, name: str | None = None) -> dict[str, np.ndarray]:
     """Every step from the picture to the MNIST-style digit: grey, ink, cropped, scaled, mnist."""
     name = name or _describe(image)
-    grey = load_grey(image, name)
-    ink = ink_map(grey)
+    grey, alpha = load_grey_and_alpha(image, name)
+    ink = ink_map(grey, alpha)
     cropped = crop_to_ink(ink, name)
     scaled = scale_to_box(cropped)
     return {"grey": grey, "ink": ink, "cropped": cropped, "scaled": scaled,

@@ -110,6 +110,34 @@ def test_a_very_large_image_is_reduced_as_it_is_read():
         assert_mnist_like(to_mnist(png(big, fmt)))
 
 
+def _bar(width_share, background):
+    """A vertical bar (a '1') of the given share of a 280-pixel image's width."""
+    size, width = 280, max(1, round(280 * width_share))
+    left = (size - width) // 2
+    if background == "transparent":
+        image = np.zeros((size, size, 4), np.uint8)
+        image[40:240, left:left + width] = (20, 20, 20, 255)
+    else:
+        columns = np.linspace(1.0, 0.55, size) if background == "shadow" else np.ones(size)
+        paper = np.tile(columns, (size, 1))
+        paper[40:240, left:left + width] *= 0.15           # dark ink, darkened by the shadow too
+        image = (paper * 255).astype(np.uint8)
+    return image, (slice(40, 240), slice(left, left + width))
+
+
+@pytest.mark.parametrize("background", ["transparent", "paper", "shadow"])
+@pytest.mark.parametrize("width_share", [0.01, 0.05, 0.15, 0.25, 0.35])
+def test_strokes_of_any_width_stay_ink(width_share, background):
+    image, bar = _bar(width_share, background)
+    grey, alpha = preprocessing.load_grey_and_alpha(image)
+    assert (alpha is not None) == (background == "transparent")
+    ink = preprocessing.ink_map(grey, alpha)
+    assert np.mean(ink[bar] > 0.5) > 0.9, "the stroke's body was taken for paper"
+    outside = np.ones(ink.shape, bool)
+    outside[bar] = False
+    assert np.mean(ink[outside] > 0.3) < 0.02
+
+
 def test_steps_are_all_available():
     steps = preprocessing.to_mnist_steps(png(ring()))
     assert list(steps) == ["grey", "ink", "cropped", "scaled", "mnist"]
