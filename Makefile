@@ -36,8 +36,14 @@ test-quick: setup    ## everything but the notebooks (~4 min)
 test-full: setup     ## every notebook in full mode on the full dataset, with its claims (~20 min)
 	$(BIN)/python -m pytest -m full
 
+# JupyterLab stops as root unless told; root is what a container gives, so say so and tell it.
 lab: setup           ## open the notebooks in JupyterLab
-	$(BIN)/jupyter lab notebooks
+	@if [ "$$(id -u)" = 0 ]; then \
+	  echo "Running as root (as in a container): starting JupyterLab with --allow-root."; \
+	  $(BIN)/jupyter lab --allow-root notebooks; \
+	else \
+	  $(BIN)/jupyter lab notebooks; \
+	fi
 
 data: setup          ## fetch everything for offline use into data/
 	$(BIN)/cnn-course fetch-data
