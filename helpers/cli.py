@@ -68,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _learners_copy(args: argparse.Namespace) -> int:
-    from helpers.exercises import learners_copy
+    from helpers.learners import learners_copy
 
     files.check_output_dir(args.out, what="--out")
     if args.out.resolve() == args.notebooks.resolve():

@@ -1,5 +1,6 @@
 """Checked exercises: ``check(key, answer)`` says at once whether an answer is right, and if
-not, what is wrong; ``learners_copy`` writes the notebooks without their solutions.
+not, what is wrong; ``cnn-course learners-copy`` (:mod:`helpers.learners`) writes the
+notebooks without their solutions.
 
 In a notebook, a checked exercise is one code cell::
 
@@ -16,98 +17,19 @@ records its verdict for the run report, so the test suite knows each solution pa
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable
 
 import numpy as np
 
-from helpers import files, report
+from helpers.checking import EXERCISES, answer_near, probe_images, same_array, check, exercise, verdict
 
-Verdict = str | None  # None: right; otherwise what is wrong, in a sentence
-
-
-@dataclass(frozen=True)
-class Exercise:
-    key: str                                # "NN.k": notebook NN, exercise k
-    verdict: Callable[..., Verdict]         # (answer, **context) -> None or what is wrong
-    done: str                               # what the learner has shown, said when right
-
-
-EXERCISES: dict[str, Exercise] = {}
-
-
-def exercise(key: str, done: str):
-    """Register the decorated function as the verdict of exercise ``key``."""
-    def register(verdict: Callable[..., Verdict]) -> Callable[..., Verdict]:
-        EXERCISES[key] = Exercise(key, verdict, done)
-        return verdict
-
-    return register
-
-
-def verdict(key: str, answer: Any, **context) -> Verdict:
-    """None when ``answer`` to exercise ``key`` is right, else what is wrong."""
-    if key not in EXERCISES:
-        raise KeyError(f"no exercise {key!r}; the course has {', '.join(sorted(EXERCISES))}")
-    if answer is Ellipsis:
-        return "replace the `...` with your answer, then run the cell again."
-    try:
-        return EXERCISES[key].verdict(answer, **context)
-    except Exception as exc:  # the learner's code failed inside the check
-        return f"your answer raised {type(exc).__name__}: {exc}"
-
-
-def check(key: str, answer: Any, **context) -> None:
-    """Print whether ``answer`` to exercise ``key`` is right (and what is wrong if not)."""
-    problem = verdict(key, answer, **context)
-    report.record(f"exercise_{key}", float(problem is None))
-    if problem is None:
-        report.announce(f"✓ {key} right: {EXERCISES[key].done}")
-    else:
-        report.announce(f"✗ {key} not yet: {problem}")
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _number(answer, expected: float, rel: float = 1e-2, abs_: float = 1e-9,
-            wrong: dict[float, str] | None = None) -> Verdict:
-    """A numeric answer close to ``expected``; ``wrong`` maps typical mistakes to advice."""
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return f"expected a number, got {type(answer).__name__}."
-    if math.isclose(value, expected, rel_tol=rel, abs_tol=abs_):
-        return None
-    for mistake, advice in (wrong or {}).items():
-        if math.isclose(value, mistake, rel_tol=rel, abs_tol=abs_):
-            return advice
-    return f"{value:g} is not it; " + ("it is smaller." if value > expected else "it is larger.")
-
-
-def _same_array(ours, theirs, what: str, atol: float = 1e-5) -> Verdict:
-    if ours is None:
-        return f"{what} returned None: end your function with `return` and the result."
-    ours = np.asarray(ours)
-    if ours.shape != theirs.shape:
-        return f"{what} has shape {ours.shape}; expected {theirs.shape}."
-    if not np.allclose(ours, theirs, atol=atol):
-        return f"{what} differs by up to {np.abs(ours - theirs).max():.3g}."
-    return None
-
-
-def _probe_images(seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, size=(4, 28, 28), dtype=np.uint8)
-
+__all__ = ["EXERCISES", "check", "example_ink", "verdict"]
 
 # --------------------------------------------------------------------------- 01 data
 
 
 @exercise("01.1", "scaled images take four bytes per pixel, float32.")
 def _float32_bytes(answer, x_train):
-    return _number(answer, x_train.size * 4, rel=0, wrong={
+    return answer_near(answer, x_train.size * 4, rel=0, wrong={
         x_train.nbytes: "that is the uint8 size; float32 takes 4 bytes per pixel.",
         x_train.size * 8: "that is float64; the course scales to float32 (4 bytes).",
     })
@@ -116,7 +38,7 @@ def _float32_bytes(answer, x_train):
 @exercise("01.2", "the majority-class baseline is what any classifier must beat.")
 def _majority_baseline(answer, y_train, y_test):
     guess = np.bincount(y_train, minlength=10).argmax()
-    return _number(answer, float(np.mean(y_test == guess)), rel=1e-6, wrong={
+    return answer_near(answer, float(np.mean(y_test == guess)), rel=1e-6, wrong={
         float(np.mean(y_train == guess)): "that is the share in the training set; measure "
                                           "the guess on the test set.",
         0.1: "0.1 is a uniform random guess; always guess the most common training digit.",
@@ -125,11 +47,11 @@ def _majority_baseline(answer, y_train, y_test):
 
 @exercise("01.3", "your scale() gives float32 values in [0, 1], as the model expects.")
 def _scale_function(answer):
-    images = _probe_images()
+    images = probe_images()
     out = np.asarray(answer(images))
     if out.dtype != np.float32:
         return f"the result is {out.dtype}; convert to float32 (half the memory of float64)."
-    return _same_array(out, images.astype(np.float32) / 255, "scale(x)")
+    return same_array(out, images.astype(np.float32) / 255, "scale(x)")
 
 
 # --------------------------------------------------------------------------- 02 blocks
@@ -142,7 +64,7 @@ def _average_pool(answer):
     x = np.random.default_rng(1).random((6, 7, 3)).astype(np.float32)
     for size in (2, 3):
         theirs = keras.ops.convert_to_numpy(keras.layers.AveragePooling2D(size)(x[None]))[0]
-        problem = _same_array(answer(x, size), theirs, f"average_pool(x, size={size}) on a 6x7x3 input")
+        problem = same_array(answer(x, size), theirs, f"average_pool(x, size={size}) on a 6x7x3 input")
         if problem:
             return problem
     return None
@@ -150,7 +72,7 @@ def _average_pool(answer):
 
 @exercise("02.2", "only the first layer's parameters change; the flattened size stays 576.")
 def _parameters_5x5(answer):
-    return _number(answer, 93_834, rel=0, wrong={
+    return answer_near(answer, 93_834, rel=0, wrong={
         93_802: "each of the 32 filters also has a bias.",
         93_322: "that is the 3x3 model; the first layer's kernels grow to 5x5.",
     })
@@ -158,7 +80,7 @@ def _parameters_5x5(answer):
 
 @exercise("02.3", "each 3x3 convolution after pooling adds more than 2 pixels of view.")
 def _receptive_field_5x5(answer):
-    return _number(answer, 20, rel=0, wrong={
+    return answer_near(answer, 20, rel=0, wrong={
         18: "that is the 3x3 model's receptive field; the first kernel is now 5x5.",
         11: "a layer after pooling steps 2 (then 4) input pixels per output pixel: multiply "
             "its k - 1 by the jump.",
@@ -167,7 +89,7 @@ def _receptive_field_5x5(answer):
 
 @exercise("02.4", "inverted dropout scales the kept values by 1 / (1 - rate) in training.")
 def _dropout_scale(answer):
-    return _number(answer, 1 / (1 - 0.75), wrong={
+    return answer_near(answer, 1 / (1 - 0.75), wrong={
         0.75: "0.75 is the share that is dropped; the kept values are scaled up, so that the "
               "layer's average output stays the same.",
         0.25: "0.25 is the share that is kept; the kept values are divided by it.",
@@ -181,14 +103,14 @@ def _dropout_scale(answer):
 
 @exercise("03.1", "the last, smaller batch is still a step.")
 def _updates_per_epoch(answer, images, batch_size):
-    return _number(answer, math.ceil(images / batch_size), rel=0, wrong={
+    return answer_near(answer, math.ceil(images / batch_size), rel=0, wrong={
         images // batch_size: "the last batch is smaller but still updates the weights: round up.",
     })
 
 
 @exercise("03.2", "cross-entropy is -ln(probability of the right digit).")
 def _cross_entropy(answer):
-    return _number(answer, -math.log(0.25), wrong={
+    return answer_near(answer, -math.log(0.25), wrong={
         -math.log10(0.25): "that is log base 10; Keras uses the natural logarithm.",
         0.25: "that is the probability itself; the loss is its negative logarithm.",
         0.75: "that is 1 - p; the loss is -ln(p).",
@@ -203,7 +125,7 @@ def _cosine_learning_rate(answer):
         schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=total)
         steps = [0, total // 10, total // 4, total // 2, 3 * total // 4, total]
         theirs = np.array([float(schedule(s)) for s in steps])
-        problem = _same_array([answer(s, total) for s in steps], theirs,
+        problem = same_array([answer(s, total) for s in steps], theirs,
                               f"cosine_learning_rate(step, {total}) at steps 0-{total}", atol=1e-8)
         if problem:
             return problem
@@ -218,7 +140,7 @@ EXAMPLE_CONFUSION = np.array([[50, 2, 0], [5, 40, 5], [0, 3, 45]])  # rows: true
 @exercise("04.1", "precision divides by the column (everything predicted as the class).")
 def _precision(answer):
     column = EXAMPLE_CONFUSION[:, 1]
-    return _number(answer, column[1] / column.sum(), wrong={
+    return answer_near(answer, column[1] / column.sum(), wrong={
         40 / 50: "that is recall (divided by the row, the true 1s); precision divides by the "
                  "column, everything predicted as 1.",
     })
@@ -227,7 +149,7 @@ def _precision(answer):
 @exercise("04.2", "a softmax probability near 1 has a gradient near 0: saliency uses logits.")
 def _softmax_gradient(answer):
     p = 0.999
-    return _number(answer, p * (1 - p), rel=1e-2, wrong={
+    return answer_near(answer, p * (1 - p), rel=1e-2, wrong={
         p: "that is the probability itself; its derivative with respect to its own score is "
            "p(1 - p).",
         1.0: "the derivative of the score itself is 1; the probability's is p(1 - p).",
@@ -253,7 +175,7 @@ def _feature_map_shape(answer):
 
 @exercise("05.1", "Keras' RandomRotation takes a fraction of a full turn.")
 def _rotation_factor(answer):
-    return _number(answer, 10 / 360, wrong={
+    return answer_near(answer, 10 / 360, wrong={
         10: "RandomRotation's factor is a fraction of a full circle (360°), not degrees.",
         0.1: "that is 36°; the factor is a fraction of a full circle.",
     })
@@ -261,12 +183,12 @@ def _rotation_factor(answer):
 
 @exercise("05.2", "a translation factor is a fraction of the image's height or width.")
 def _shift_pixels(answer):
-    return _number(answer, 2.8, wrong={0.1: "the factor is a fraction of 28 pixels: convert it."})
+    return answer_near(answer, 2.8, wrong={0.1: "the factor is a fraction of 28 pixels: convert it."})
 
 
 @exercise("05.3", "'errors removed' compares error rates, not accuracies.")
 def _errors_removed(answer):
-    return _number(answer, 0.5, wrong={
+    return answer_near(answer, 0.5, wrong={
         0.05: "that is the gain in accuracy; the errors went from 10% to 5%.",
         0.0526: "that is the gain relative to the accuracy; compare the error rates.",
     })
@@ -277,7 +199,7 @@ def _errors_removed(answer):
 
 @exercise("06.1", "a head from 128 features to 10 classes learns 128 x 10 weights and 10 biases.")
 def _head_parameters(answer):
-    return _number(answer, 1290, rel=0, wrong={
+    return answer_near(answer, 1290, rel=0, wrong={
         1280: "each of the 10 outputs also has a bias.",
         645: "that is the 5-class head of the notebook; this one has 10 classes.",
     })
@@ -287,7 +209,7 @@ def _head_parameters(answer):
 def _never_trained(answer, model):
     statistics = sum(int(np.prod(w.shape)) for w in model.weights if "moving" in w.path)
     trainable_when_unfrozen = model.count_params() - statistics
-    return _number(answer, statistics, rel=0, wrong={
+    return answer_near(answer, statistics, rel=0, wrong={
         0: "batch norm's moving mean and variance are weights too, updated but never trained.",
         trainable_when_unfrozen: "that is what trains; the question asks for what never does.",
         model.count_params() - 645: "that counts the frozen base; unfreeze it first "
@@ -311,7 +233,7 @@ def _inference_batch_norm(answer):
 
 @exercise("07.1", "depthwise then pointwise: 9·C_in + C_in·C_out.")
 def _separable_parameters(answer):
-    return _number(answer, 9 * 32 + 32 * 96, rel=0, wrong={
+    return answer_near(answer, 9 * 32 + 32 * 96, rel=0, wrong={
         9 * 32 * 96: "that is an ordinary 3x3 convolution.",
         9 * 96 + 32 * 96: "the depthwise part filters each *input* channel once.",
     })
@@ -319,7 +241,7 @@ def _separable_parameters(answer):
 
 @exercise("07.2", "global average pooling leaves one number per channel for the dense layer.")
 def _gap_head(answer):
-    return _number(answer, 64 * 10 + 10, rel=0, wrong={
+    return answer_near(answer, 64 * 10 + 10, rel=0, wrong={
         640: "each of the 10 outputs also has a bias.",
         3 * 3 * 64 * 10 + 10: "after global average pooling there is one number per channel.",
     })
@@ -327,7 +249,7 @@ def _gap_head(answer):
 
 @exercise("07.3", "the linear scaling rule grows the learning rate with the batch.")
 def _scaled_learning_rate(answer):
-    return _number(answer, 1e-3 * 256 / 32, wrong={
+    return answer_near(answer, 1e-3 * 256 / 32, wrong={
         1e-3: "with 8x larger batches there are 8x fewer steps: scale the rate with the batch.",
         1e-3 * 8 ** 0.5: "that is the square-root rule; the linear rule multiplies by the batch ratio.",
     })
@@ -338,7 +260,7 @@ def _scaled_learning_rate(answer):
 
 @exercise("08.1", "the longer side decides the scale, so the digit fits the 20-pixel box.")
 def _box_scale(answer):
-    return _number(answer, 20 / 200, wrong={
+    return answer_near(answer, 20 / 200, wrong={
         20 / 100: "with that scale the 200-pixel side becomes 40 pixels: the longer side decides.",
     })
 
@@ -348,7 +270,7 @@ def _centre_of_mass(answer):
     ink = example_ink()
     rows, cols = np.indices(ink.shape)
     expected = np.array([(rows * ink).sum(), (cols * ink).sum()]) / ink.sum()
-    problem = _same_array(np.asarray(answer, dtype=float), expected, "(row, column)", atol=1e-6)
+    problem = same_array(np.asarray(answer, dtype=float), expected, "(row, column)", atol=1e-6)
     if problem and np.allclose(np.asarray(answer, dtype=float), expected[::-1], atol=1e-6):
         return "you have (column, row); give (row, column)."
     return problem
@@ -365,44 +287,4 @@ def example_ink() -> np.ndarray:
 @exercise("08.3", "a dark digit on light paper becomes MNIST's light digit on black.")
 def _invert(answer):
     x = np.random.default_rng(2).random((5, 5)).astype(np.float32)
-    return _same_array(answer(x), 1 - x, "invert(x) on values in [0, 1]")
-
-
-# --------------------------------------------------------------------------- learners' copy
-
-_SOLUTION_BLOCK = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION[ \t]*\n?",
-                             re.S | re.M)
-_SOLUTION_DETAILS = re.compile(r"\n*<details><summary>Solution</summary>.*?</details>", re.S)
-
-
-def _placeholder(block: re.Match) -> str:
-    """Inside a function the solution becomes ``...``; at the top of a cell the line above
-    it (``answer = ...``) is the placeholder already."""
-    indent = block.group(1)
-    return f"{indent}...  # your code here\n" if indent else ""
-
-
-def strip_solutions(source: str, cell_type: str) -> str:
-    """A cell's source without its solutions: code blocks between the markers become
-    ``...``; ``<details>`` solutions in the text are dropped."""
-    if cell_type == "code":
-        return _SOLUTION_BLOCK.sub(_placeholder, source).rstrip()
-    return _SOLUTION_DETAILS.sub("", source)
-
-
-def learners_copy(notebook_dir: Path, out_dir: Path) -> list[Path]:
-    """Write every notebook of ``notebook_dir`` into ``out_dir`` without solutions or
-    outputs; returns the written paths."""
-    import nbformat
-
-    written = []
-    for path in sorted(Path(notebook_dir).glob("[0-9][0-9]_*.ipynb")):
-        notebook = nbformat.read(path, as_version=4)
-        for cell in notebook.cells:
-            cell.source = strip_solutions(cell.source, cell.cell_type)
-            if cell.cell_type == "code":
-                cell.outputs, cell.execution_count = [], None
-        target = Path(out_dir) / path.name
-        files.write_text(target, nbformat.writes(notebook) + "\n")
-        written.append(target)
-    return written
+    return same_array(answer(x), 1 - x, "invert(x) on values in [0, 1]")

@@ -12,7 +12,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from helpers import exercises
+from helpers import exercises, learners
 from helpers.cli import main
 from helpers.exercises import EXERCISES, verdict
 from helpers.paths import NOTEBOOK_DIR
@@ -117,12 +117,12 @@ def test_a_failing_answer_is_a_verdict_not_a_traceback():
 
 def test_strip_solutions_keeps_the_placeholder_and_the_check():
     code = 'x = ...   # your answer\n### BEGIN SOLUTION\nx = 42\n### END SOLUTION\ncheck("02.2", x)'
-    assert exercises.strip_solutions(code, "code") == 'x = ...   # your answer\ncheck("02.2", x)'
+    assert learners.strip_solutions(code, "code") == 'x = ...   # your answer\ncheck("02.2", x)'
     inside = "def f(x):\n    \"\"\"Doc.\"\"\"\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
-    assert exercises.strip_solutions(inside, "code") == \
+    assert learners.strip_solutions(inside, "code") == \
         "def f(x):\n    \"\"\"Doc.\"\"\"\n    ...  # your code here"
     text = "**4.** Why?\n\n<details><summary>Solution</summary>\n\nBecause.\n</details>\n\n**5.** Next"
-    assert exercises.strip_solutions(text, "markdown") == "**4.** Why?\n\n**5.** Next"
+    assert learners.strip_solutions(text, "markdown") == "**4.** Why?\n\n**5.** Next"
 
 
 def test_learners_copy_has_no_solutions_and_keeps_every_check(tmp_path, capsys):

@@ -1,0 +1,88 @@
+"""The machinery of checked exercises: a registry of checks, and ``check(key, answer)``,
+which says at once whether an answer is right and, if not, what is wrong. The checks
+themselves are in :mod:`helpers.exercises`."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from helpers import report
+
+Verdict = str | None  # None: right; otherwise what is wrong, in a sentence
+
+
+@dataclass(frozen=True)
+class Exercise:
+    key: str                                # "NN.k": notebook NN, exercise k
+    verdict: Callable[..., Verdict]         # (answer, **context) -> None or what is wrong
+    done: str                               # what the learner has shown, said when right
+
+
+EXERCISES: dict[str, Exercise] = {}
+
+
+def exercise(key: str, done: str):
+    """Register the decorated function as the verdict of exercise ``key``."""
+    def register(verdict: Callable[..., Verdict]) -> Callable[..., Verdict]:
+        EXERCISES[key] = Exercise(key, verdict, done)
+        return verdict
+
+    return register
+
+
+def verdict(key: str, answer: Any, **context) -> Verdict:
+    """None when ``answer`` to exercise ``key`` is right, else what is wrong."""
+    if key not in EXERCISES:
+        raise KeyError(f"no exercise {key!r}; the course has {', '.join(sorted(EXERCISES))}")
+    if answer is Ellipsis:
+        return "replace the `...` with your answer, then run the cell again."
+    try:
+        return EXERCISES[key].verdict(answer, **context)
+    except Exception as exc:  # the learner's code failed inside the check
+        return f"your answer raised {type(exc).__name__}: {exc}"
+
+
+def check(key: str, answer: Any, **context) -> None:
+    """Print whether ``answer`` to exercise ``key`` is right (and what is wrong if not)."""
+    problem = verdict(key, answer, **context)
+    report.record(f"exercise_{key}", float(problem is None))
+    if problem is None:
+        report.announce(f"✓ {key} right: {EXERCISES[key].done}")
+    else:
+        report.announce(f"✗ {key} not yet: {problem}")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def answer_near(answer, expected: float, rel: float = 1e-2, abs_: float = 1e-9,
+            wrong: dict[float, str] | None = None) -> Verdict:
+    """A numeric answer close to ``expected``; ``wrong`` maps typical mistakes to advice."""
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return f"expected a number, got {type(answer).__name__}."
+    if math.isclose(value, expected, rel_tol=rel, abs_tol=abs_):
+        return None
+    for mistake, advice in (wrong or {}).items():
+        if math.isclose(value, mistake, rel_tol=rel, abs_tol=abs_):
+            return advice
+    return f"{value:g} is not it; " + ("it is smaller." if value > expected else "it is larger.")
+
+
+def same_array(ours, theirs, what: str, atol: float = 1e-5) -> Verdict:
+    if ours is None:
+        return f"{what} returned None: end your function with `return` and the result."
+    ours = np.asarray(ours)
+    if ours.shape != theirs.shape:
+        return f"{what} has shape {ours.shape}; expected {theirs.shape}."
+    if not np.allclose(ours, theirs, atol=atol):
+        return f"{what} differs by up to {np.abs(ours - theirs).max():.3g}."
+    return None
+
+
+def probe_images(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, size=(4, 28, 28), dtype=np.uint8)
