@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
+from skimage.morphology import disk, reconstruction, skeletonize
 
 from helpers.errors import ImageError
 
@@ -23,6 +24,9 @@ DIGIT_BOX = 20            # MNIST: the longer side of the digit, in pixels
 CANVAS = 28               # MNIST: the image size
 MIN_INK_CONTRAST = 0.15   # ink must differ from the paper by this much (of full range) at least
 PAPER_VARIATION = 0.08    # a border varying more than this is uneven lighting, to be flattened
+MNIST_STROKE = 2.8        # MNIST: the median stroke width of its digits, in pixels of 28x28
+THIN_STROKE = 2.0         # thinner than MNIST's thinnest tenth: thickened to MNIST_STROKE
+BOLD_STROKE = 3.9         # bolder than MNIST's boldest tenth: thinned to MNIST_STROKE
 
 
 def load_grey(image, name: str | None = None) -> np.ndarray:
@@ -169,20 +173,20 @@ def ink_map(grey: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
 
     A drawing on a transparent background says where its ink is: where it is opaque
     (``alpha``, when given). Otherwise the paper is what fills the border of the picture:
-    if the border is light, the ink is dark (and the other way round). Only when the
-    border's brightness really varies (a shadow, a gradient) is the paper estimated, with
-    a morphological opening half the picture wide, and subtracted: strokes narrower than
-    that, however bold, are never taken for paper.
+    if most of the border is light, the ink is dark (and the other way round). Only when the
+    border's brightness really varies (a shadow, a gradient) is the paper estimated
+    (:func:`paper_level`) and subtracted: strokes narrower than half the picture, however
+    bold, are never taken for paper.
     """
     if alpha is not None:
         ink = np.clip(alpha.astype(np.float32), 0, 1)
     else:
         border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-        ink = 1 - grey if np.median(border) > 0.5 else grey.copy()
-        border_ink = 1 - border if np.median(border) > 0.5 else border
+        dark_ink = np.percentile(border, 75) > 0.5  # light paper, even if partly in shadow
+        ink = 1 - grey if dark_ink else grey.copy()
+        border_ink = 1 - border if dark_ink else border
         if np.percentile(border_ink, 95) - np.percentile(border_ink, 5) > PAPER_VARIATION:
-            window = max(3, min(ink.shape) // 2)
-            ink = np.clip(ink - ndimage.grey_opening(ink, size=(window, window)), 0, None)
+            ink = np.clip(ink - paper_level(ink), 0, None)
         else:
             ink = np.clip(ink - np.median(border_ink), 0, None)
     if ink.max() < MIN_INK_CONTRAST:
@@ -190,6 +194,15 @@ def ink_map(grey: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
     threshold = _otsu(ink)
     strong = np.percentile(ink[ink > threshold], 90) if np.any(ink > threshold) else ink.max()
     return np.clip((ink - threshold / 2) / max(strong - threshold / 2, 1e-6), 0, 1)
+
+
+def paper_level(ink: np.ndarray) -> np.ndarray:
+    """The paper's own darkness under uneven light (in ink units: 0 white paper), estimated
+    where there is no ink: an erosion half the picture wide removes every stroke narrower than
+    that, then a reconstruction by dilation (under the picture) restores the lighting's shapes,
+    shadows included, up to the picture's edges."""
+    window = max(3, min(ink.shape) // 2)
+    return reconstruction(ndimage.grey_erosion(ink, size=(window, window)), ink, method="dilation")
 
 
 def _otsu(values: np.ndarray) -> float:
@@ -220,6 +233,33 @@ def _dilate(mask: np.ndarray) -> np.ndarray:
     return ndimage.binary_dilation(mask, iterations=2)
 
 
+def stroke_width(ink: np.ndarray) -> float:
+    """The strokes' mean width in pixels: the ink's area over the length of its skeleton."""
+    mask = ink > 0.5
+    return float(mask.sum() / max(skeletonize(mask).sum(), 1))
+
+
+def normalise_stroke(cropped: np.ndarray, box: int = DIGIT_BOX) -> np.ndarray:
+    """Thicken strokes that would come out thinner than MNIST's after scaling to ``box``
+    (and thin those that would come out bolder), to MNIST's median width: a 2-pixel pen on a
+    280-pixel canvas would otherwise be a faint hairline in 28x28."""
+    scale = max(cropped.shape) / box  # pixels of the crop per pixel of the box
+    width = stroke_width(cropped) / scale
+    if THIN_STROKE <= width <= BOLD_STROKE or width == 0:
+        return cropped
+    radius = round(abs(MNIST_STROKE - width) * scale / 2)
+    if radius == 0:
+        return cropped
+    if width < THIN_STROKE:
+        changed = ndimage.grey_dilation(np.pad(cropped, radius), footprint=disk(radius))
+    else:
+        changed = ndimage.grey_erosion(cropped, footprint=disk(radius))
+    rows, cols = np.flatnonzero(changed.max(axis=1) > 0.05), np.flatnonzero(changed.max(axis=0) > 0.05)
+    if len(rows) == 0:
+        return cropped
+    return changed[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]  # cropped to the ink again
+
+
 def scale_to_box(ink: np.ndarray, box: int = DIGIT_BOX) -> np.ndarray:
     """Resize so the longer side is ``box`` pixels, keeping the aspect ratio (anti-aliased)."""
     height, width = ink.shape
@@ -242,13 +282,15 @@ def centre_by_mass(digit: np.ndarray, canvas: int = CANVAS) -> np.ndarray:
 
 
 def to_mnist_steps(image, name: str | None = None) -> dict[str, np.ndarray]:
-    """Every step from the picture to the MNIST-style digit: grey, ink, cropped, scaled, mnist."""
+    """Every step from the picture to the MNIST-style digit: grey, ink, cropped, stroke
+    (its width made MNIST's), scaled, mnist."""
     name = name or _describe(image)
     grey, alpha = load_grey_and_alpha(image, name)
     ink = ink_map(grey, alpha)
     cropped = crop_to_ink(ink, name)
-    scaled = scale_to_box(cropped)
-    return {"grey": grey, "ink": ink, "cropped": cropped, "scaled": scaled,
+    stroke = normalise_stroke(cropped)
+    scaled = scale_to_box(stroke)
+    return {"grey": grey, "ink": ink, "cropped": cropped, "stroke": stroke, "scaled": scaled,
             "mnist": centre_by_mass(scaled)}
 
 

@@ -9,6 +9,7 @@ import zlib
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+from scipy import ndimage
 
 import keras
 
@@ -82,6 +83,35 @@ def test_uneven_light_and_jpeg_noise_stay_out_of_the_digit():
     assert np.corrcoef(digit.ravel(), reference.ravel())[0, 1] > 0.9
 
 
+@pytest.mark.parametrize("angle", [20, 70, 135, 250])
+def test_a_shadow_edge_across_the_page_is_not_ink(angle):
+    """A hard-edged shadow over 40-60% of the page, the digit half in it: the ink map holds
+    the digit and nothing of the shadow (not even where its edge meets the picture's)."""
+    size = 400
+    yy, xx = np.mgrid[0:size, 0:size] / size - 0.5
+    side = xx * np.cos(np.radians(angle)) + yy * np.sin(np.radians(angle))
+    paper = 0.8 * (1 - 0.45 / (1 + np.exp(-side / 0.02)))   # the shadow: 45% darker
+    mask = np.asarray(ring(size=size, box=(150, 60, 260, 330), width=20)) < 128
+    image = np.where(mask, paper * 0.15, paper)
+    grey = preprocessing.load_grey((image * 255).astype(np.uint8))
+    ink = preprocessing.ink_map(grey)
+    assert np.mean(ink[mask] > 0.5) > 0.9
+    assert np.mean(ink[~ndimage.binary_dilation(mask, iterations=3)] > 0.3) < 0.005
+
+
+@pytest.mark.parametrize("pen, expect", [(3, "thickened"), (28, "kept"), (60, "thinned")])
+def test_strokes_come_out_as_wide_as_mnist_s(pen, expect):
+    """A hairline, an ordinary and a very bold pen on a 280-pixel canvas all end with
+    MNIST's stroke width (about 2.8 pixels of 28); an ordinary one is left as it is."""
+    image = ring(size=280, box=(70, 30, 210, 250), width=pen)
+    steps = preprocessing.to_mnist_steps(png(image))
+    if expect == "kept":
+        assert steps["stroke"] is steps["cropped"]
+    width = preprocessing.stroke_width(steps["scaled"])
+    assert preprocessing.THIN_STROKE <= width <= preprocessing.BOLD_STROKE, width
+    assert_mnist_like(steps["mnist"][..., None])
+
+
 def test_a_16_bit_image_with_dark_grey_ink_is_read_like_its_8_bit_copy():
     eight = np.asarray(ring(), dtype=np.uint8)
     sixteen = (eight.astype(np.uint16) * 257).astype(np.uint16)        # 0-255 -> 0-65535
@@ -140,7 +170,7 @@ def test_strokes_of_any_width_stay_ink(width_share, background):
 
 def test_steps_are_all_available():
     steps = preprocessing.to_mnist_steps(png(ring()))
-    assert list(steps) == ["grey", "ink", "cropped", "scaled", "mnist"]
+    assert list(steps) == ["grey", "ink", "cropped", "stroke", "scaled", "mnist"]
     assert max(steps["scaled"].shape) == 20 and steps["mnist"].shape == (28, 28)
 
 
