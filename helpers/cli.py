@@ -103,50 +103,30 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-UNSURE_BELOW = 0.5  # a top probability this low often means: not one clear digit
-
-
 def _predict(args: argparse.Namespace) -> int:
     import json
 
+    from helpers import own_digits
+    from helpers.predicting import describe_prediction, read_digits, report_labelled
+
+    if not args.images and args.labels is None:
+        raise UsageError("give image files, or --labels FILE.csv or FOLDER.")
+    examples = own_digits.read_examples(args.labels) if args.labels is not None else []
+    names = [str(name) for name in args.images] + [str(e.file) for e in examples]
     _quiet_tensorflow()
-    import numpy as np
-
-    from helpers import export, preprocessing
-    from helpers.errors import ImageError, ModelError
-
-    model = export.load_model(args.model)
-    if tuple(model.input_shape[1:]) != (28, 28, 1) or model.output_shape[-1] != 10:
-        raise ModelError(f"{args.model}: takes inputs shaped {model.input_shape[1:]} and gives "
-                         f"{model.output_shape[-1]} outputs, not a digit reader for 28x28 "
-                         "MNIST images; use a model from notebook 03 or `cnn-course train`.")
-    inputs, results = [], []
-    for name in args.images:
-        try:
-            inputs.append(preprocessing.to_mnist(Path(name), name))
-            results.append({"file": name})
-        except ImageError as exc:
-            results.append({"file": name, "error": str(exc)})
-    ok = [r for r in results if "error" not in r]
-    if ok:
-        probabilities = model.predict(np.stack(inputs), verbose=0)
-        for result, p in zip(ok, probabilities):
-            top = np.argsort(p)[::-1][:3]
-            result.update(digit=int(top[0]), probability=round(float(p[top[0]]), 4),
-                          top3=[{"digit": int(d), "probability": round(float(p[d]), 4)}
-                                for d in top])
+    results = read_digits(args.model, names)
+    if examples:
+        for result, example in zip(results[len(args.images):], examples):
+            result.update(label=example.label, group=example.group)
+        return report_labelled(results, as_json=args.json)
     for result in results:
         if args.json:
             print(json.dumps(result))
         elif "error" in result:
             print(f"cnn-course predict: {result['error']}", file=sys.stderr)
         else:
-            top3 = ", ".join(f"{t['digit']} {t['probability']:.1%}" for t in result["top3"])
-            unsure = "  (unsure: is this one clear digit?)" \
-                if result["probability"] < UNSURE_BELOW else ""
-            print(f"{result['file']}: {result['digit']} ({result['probability']:.1%})  "
-                  f"top 3: {top3}{unsure}")
-    return 1 if len(ok) < len(results) else 0
+            print(describe_prediction(result))
+    return 1 if any("error" in r for r in results) else 0
 
 
 def positive_int(text: str) -> int:
@@ -220,12 +200,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(handler=_bench)
 
     predict = commands.add_parser("predict", help="read digits from image files")
-    predict.add_argument("images", nargs="+", metavar="IMAGE",
+    predict.add_argument("images", nargs="*", metavar="IMAGE",
                          help="image files: PNG, JPEG, BMP, GIF or WebP, any size")
+    predict.add_argument("--labels", type=Path, metavar="CSV_OR_FOLDER",
+                         help="labelled images: a CSV file (columns file,label and optional "
+                              "group) or a folder of digit folders 0/-9/ (as notebook 08 saves "
+                              "them); prints accuracy overall and per group, and the confusions")
     predict.add_argument("--model", type=Path, default=paths.model_path(),
                          help="a .keras model (default: %(default)s)")
     predict.add_argument("--json", action="store_true",
-                         help="one JSON object per line instead of text")
+                         help="one JSON object per line instead of text (with --labels: "
+                              "one object with every result and the scores)")
     predict.set_defaults(handler=_predict)
     return parser
 

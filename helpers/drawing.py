@@ -1,7 +1,9 @@
 """A drawing pad for notebook 08: a canvas to draw a digit with the mouse, a button that
-hands the drawing to a function, and one that clears it. Needs a browser (JupyterLab)."""
+hands the drawing to a function, one that clears it, and one that saves it as a labelled
+example for a test set of your own. Needs a browser (JupyterLab)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -9,10 +11,12 @@ import numpy as np
 
 class DrawingPad:
     """A 280x280 canvas with "Read it" and "Clear" buttons; ``on_read(image)`` gets the
-    drawing as an RGBA array (transparent background, black ink). Show ``pad.widget``."""
+    drawing as an RGBA array (transparent background, black ink). With ``save_to``, a digit
+    menu and a "Save" button store the drawing as ``save_to/<digit>/<time>.png``.
+    Show ``pad.widget``."""
 
     def __init__(self, on_read: Callable[[np.ndarray], object], size: int = 280,
-                 line_width: int = 18):
+                 line_width: int = 18, save_to: str | Path | None = None):
         import ipywidgets as widgets
         from ipycanvas import Canvas
 
@@ -32,8 +36,15 @@ class DrawingPad:
         clear_button = widgets.Button(description="Clear")
         read_button.on_click(lambda _: self.read())
         clear_button.on_click(lambda _: self.clear())
-        self.widget = widgets.VBox([self.canvas, widgets.HBox([read_button, clear_button]),
-                                    self.answer])
+        buttons = [read_button, clear_button]
+        self.save_to = Path(save_to) if save_to is not None else None
+        self.label = widgets.Dropdown(options=[("digit?", None)] + [(str(d), d) for d in range(10)],
+                                      layout=widgets.Layout(width="90px"))
+        if self.save_to is not None:
+            save_button = widgets.Button(description="Save as example")
+            save_button.on_click(lambda _: self.save())
+            buttons += [self.label, save_button]
+        self.widget = widgets.VBox([self.canvas, widgets.HBox(buttons), self.answer])
 
     def pen_down(self, x, y):
         self._pen_at = (x, y)
@@ -66,6 +77,24 @@ class DrawingPad:
                 return
             self.on_read(drawing)
             plt.show()
+
+    def save(self, image: np.ndarray | None = None) -> Path | None:
+        """Save the drawing (or ``image``) under the digit chosen in the menu."""
+        from helpers.own_digits import save_example
+
+        self.answer.clear_output(wait=True)
+        with self.answer:
+            image = self.image() if image is None else image
+            if image is None:
+                print("Draw a digit first.")
+            elif self.label.value is None:
+                print("Choose the digit you drew in the menu, then save.")
+            else:
+                path = save_example(image, self.label.value, self.save_to)
+                count = len(list(path.parent.glob("*.png")))
+                print(f"Saved {path} ({count} example(s) of {self.label.value} so far).")
+                return path
+        return None
 
     def clear(self) -> None:
         self.canvas.clear()

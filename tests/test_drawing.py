@@ -14,3 +14,18 @@ def test_an_empty_pad_asks_for_a_drawing(capsys):
     pad.pen_up()
     assert pad._pen_at is None
     assert pad.widget.children[0] is pad.canvas
+
+
+def test_saving_needs_a_drawing_and_its_digit(tmp_path, capsys):
+    import numpy as np
+
+    pad = DrawingPad(on_read=print, save_to=tmp_path / "mine")
+    assert pad.save() is None                       # nothing drawn (no browser)
+    drawing = np.zeros((280, 280, 4), np.uint8)
+    drawing[60:220, 130:150] = (0, 0, 0, 255)
+    assert pad.save(drawing) is None                # no digit chosen yet
+    pad.label.value = 1
+    path = pad.save(drawing)
+    assert path.parent == tmp_path / "mine" / "1" and path.is_file()
+    assert len(pad.widget.children[1].children) == 4        # read, clear, digit, save
+    assert len(DrawingPad(on_read=print).widget.children[1].children) == 2  # no save_to

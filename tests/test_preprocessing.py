@@ -13,7 +13,7 @@ from scipy import ndimage
 
 import keras
 
-from helpers import cli, export, mnist, preprocessing, training
+from helpers import cli, export, mnist, own_digits, preprocessing, training
 from helpers.errors import ImageError
 from helpers.preprocessing import to_mnist
 
@@ -270,7 +270,56 @@ def test_predict_with_an_invalid_model_file_exits_1(tmp_path, digit_files, capsy
     assert "not a Keras model file" in err and "Traceback" not in err and err.count("\n") == 1
 
 
-def test_predict_usage_error_exits_2():
-    with pytest.raises(SystemExit) as info:
-        cli.main(["predict"])
-    assert info.value.code == 2
+def test_predict_usage_error_exits_2(tmp_path, capsys):
+    assert cli.main(["predict"]) == 2
+    assert "--labels" in capsys.readouterr().err
+    assert cli.main(["predict", "--labels", str(tmp_path / "none.csv")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+
+
+@pytest.fixture
+def labelled_folder(tmp_path):
+    """A class's folder as notebook 08 saves it: two learners, zeros and ones."""
+    folder = tmp_path / "my_digits"
+    zero = np.asarray(ring().convert("RGBA"))
+    one = np.full((280, 280, 4), 0, np.uint8)
+    one[40:240, 125:150] = (0, 0, 0, 255)
+    for learner in ("ana", "ben"):
+        for image, digit in ((zero, 0), (zero, 0), (one, 1)):
+            own_digits.save_example(image, digit, folder / "tmp")
+    for digit_dir in (folder / "tmp").iterdir():  # move into <digit>/<learner>/
+        for i, path in enumerate(sorted(digit_dir.iterdir())):
+            target = folder / digit_dir.name / ("ana" if i % 2 else "ben") / path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path.rename(target)
+    return folder
+
+
+def test_predict_labels_scores_a_folder_per_group(small_model, labelled_folder, capsys):
+    assert cli.main(["predict", "--json", "--model", str(small_model),
+                     "--labels", str(labelled_folder)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    results, score = report["results"], report["score"]
+    assert len(results) == 6 and {r["label"] for r in results} == {0, 1}
+    right = [r["digit"] == r["label"] for r in results]
+    assert score["count"] == 6 and score["accuracy"] == pytest.approx(np.mean(right))
+    assert set(score["groups"]) == {"ana", "ben"}
+    assert sum(g["count"] for g in score["groups"].values()) == 6
+    wrong = sum(c["count"] for c in score["confusions"])
+    assert wrong == 6 - sum(right)
+    assert cli.main(["predict", "--model", str(small_model), "--labels", str(labelled_folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"accuracy {np.mean(right):.1%} on 6 labelled images" in out and "  ana: " in out
+
+
+def test_predict_labels_csv_reports_bad_rows_by_line(small_model, digit_files, tmp_path, capsys):
+    good, _ = digit_files
+    table = tmp_path / "labels.csv"
+    table.write_text(f"file,label,group\n{good.name},0,pen\n{good.name},seven,pen\n,3,pen\n")
+    assert cli.main(["predict", "--model", str(small_model), "--labels", str(table)]) == 2
+    err = capsys.readouterr().err
+    assert "line 3: label 'seven' is not a digit 0-9" in err and "line 4: no file named" in err
+    table.write_text(f"file,label,group\n{good.name},0,pen\n")
+    assert cli.main(["predict", "--json", "--model", str(small_model), "--labels", str(table)]) == 0
+    score = json.loads(capsys.readouterr().out)["score"]
+    assert score["count"] == 1 and list(score["groups"]) == ["pen"]
