@@ -80,6 +80,18 @@ def _learners_copy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sample_digits(args: argparse.Namespace) -> int:
+    from helpers import mnist, samples
+
+    files.check_output_dir(args.out, what="--out")
+    (_, _), test = mnist.load_mnist()
+    made = samples.real_world_digits(per_kind=args.per_kind, seed=args.seed, mnist_test=test)
+    labels = samples.write_samples(made, args.out)
+    print(f"{len(made)} images of {len(samples.KINDS)} kinds in {args.out}; score a model on "
+          f"them with:\n\n    cnn-course predict --model MODEL.keras --labels {labels}")
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     files.check_output_file(args.out, ".keras", what="--out")
     files.check_output_file(args.out.with_suffix(".json"), ".json", what="model card")
@@ -177,6 +189,16 @@ def build_parser() -> argparse.ArgumentParser:
     copy.add_argument("--notebooks", type=Path, default=paths.NOTEBOOK_DIR,
                       help="folder of numbered notebooks (default: %(default)s)")
     copy.set_defaults(handler=_learners_copy)
+
+    sample = commands.add_parser(
+        "sample-digits", help="write the course's real-world-style digit images and a labels.csv")
+    sample.add_argument("--out", type=Path, default=paths.BUILD_DIR / "sample_digits",
+                        help="output folder (default: %(default)s)")
+    sample.add_argument("--per-kind", type=positive_int, default=100, metavar="N",
+                        help="images of each kind (default: %(default)s)")
+    sample.add_argument("--seed", type=int, default=1,
+                        help="which images (default: %(default)s; notebook 08 uses 0)")
+    sample.set_defaults(handler=_sample_digits)
 
     names = list(RECIPES)
     train = commands.add_parser("train", help="train a model with a named recipe and save it")

@@ -92,3 +92,21 @@ def test_the_help_states_the_exit_codes_and_lists_the_recipes():
                          capture_output=True, text=True, check=True).stdout
     for code in ("0 ", "1 ", "2 ", "130"):
         assert f"  {code}" in top
+
+
+def test_sample_digits_writes_images_and_a_labels_csv_predict_reads(tmp_path, capsys):
+    from helpers import own_digits, samples
+
+    out = tmp_path / "digits"
+    assert cli.main(["sample-digits", "--out", str(out), "--per-kind", "2", "--seed", "3"]) == 0
+    assert f"--labels {out / 'labels.csv'}" in capsys.readouterr().out
+    examples = own_digits.read_examples(out / "labels.csv")
+    assert len(examples) == 2 * len(samples.KINDS)
+    assert {e.group for e in examples} == set(samples.KINDS)
+    assert all(e.file.is_file() and f"_{e.label}." in e.file.name for e in examples)
+    assert sorted(p.name for p in out.iterdir()) == sorted(["labels.csv"] + [e.file.name for e in examples])
+
+
+def test_sample_digits_into_a_file_is_refused(tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    assert "--out" in refused(["sample-digits", "--out", str(tmp_path / "f")], capsys)

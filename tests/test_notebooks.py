@@ -70,6 +70,7 @@ def fast_07(m):
 
 def fast_08(m):
     assert m["preprocessed_accuracy"] > 0.6                              # 0.73 / 0.82
+    assert m["fast_model_accuracy"] > 0.3
     assert m["naive_accuracy"] < 0.4                                     # 0.07 / 0.15
     assert m["tflite_max_difference"] < 1e-4
 
@@ -147,7 +148,13 @@ def full_07(m):
 
 
 def full_08(m):
-    assert m["preprocessed_accuracy"] >= 0.9 and m["naive_accuracy"] < 0.5
+    from helpers.samples import KINDS
+
+    # measured with notebook 03's model: 99.4% of all (98-100% per kind); naive 23%
+    assert m["preprocessed_accuracy"] >= 0.95 and m["naive_accuracy"] < 0.5
+    per_kind = {kind: m[f"preprocessed_accuracy_{kind}"] for kind in KINDS}
+    assert min(per_kind.values()) >= 0.9, per_kind
+    assert m["fast_model_accuracy"] >= 0.9
 
 
 FULL_CHECKS = {"01_data": full_01, "02_building_blocks": fast_02, "03_build_and_train": full_03,
