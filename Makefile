@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup course fast test test-quick test-full lab data clean
+.PHONY: setup course fast test test-quick test-full test-browser lab data clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,10 @@ test-quick: setup    ## everything but the notebooks (~4 min)
 
 test-full: setup     ## every notebook in full mode on the full dataset, with its claims (~20 min)
 	$(BIN)/python -m pytest -m full
+
+# Needs Debian's chromium (apt-get install chromium); never a browser downloaded by Playwright.
+test-browser: setup  ## JupyterLab in chromium: notebooks 01 and 08, the pad drawn with the mouse (~2 min)
+	$(BIN)/python -m pytest -m browser tests/test_browser.py
 
 # JupyterLab stops as root unless told; root is what a container gives, so say so and tell it.
 lab: setup           ## open the notebooks in JupyterLab
