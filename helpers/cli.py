@@ -80,6 +80,16 @@ def _learners_copy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_reading(args: argparse.Namespace) -> int:
+    files.check_output_file(args.json, ".json", what="--json")
+    from helpers import reading_benchmark
+
+    result = reading_benchmark.run(side=args.side)
+    print(reading_benchmark.format_table(result))
+    print(f"JSON: {reading_benchmark.write_json(result, args.json)}")
+    return 0
+
+
 def _sample_digits(args: argparse.Namespace) -> int:
     from helpers import mnist, samples
 
@@ -220,6 +230,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--train-size", type=positive_int, metavar="N",
                        help="train on N images only (a quick check)")
     bench.set_defaults(handler=_bench)
+
+    reading = commands.add_parser(
+        "bench-reading", help="time and measure the memory of reading a very large picture")
+    reading.add_argument("--side", type=positive_int, default=6000, metavar="PIXELS",
+                         help="the picture's width and height (default: %(default)s)")
+    reading.add_argument("--json", type=Path, default=paths.BUILD_DIR / "bench_reading.json",
+                         help="where to write the results (default: %(default)s)")
+    reading.set_defaults(handler=_bench_reading)
 
     predict = commands.add_parser("predict", help="read digits from image files")
     predict.add_argument("images", nargs="*", metavar="IMAGE",

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
-from skimage.morphology import disk, reconstruction, skeletonize
+from skimage.morphology import reconstruction, skeletonize
 
 from helpers.errors import ImageError
 
@@ -117,6 +117,8 @@ def _open(image, name: str) -> Image.Image:
 def _first_frame_with_ink(pil: Image.Image) -> Image.Image:
     """The first frame of an animated image (GIF, APNG, WebP) that is not blank."""
     frames = getattr(pil, "n_frames", 1)
+    if frames == 1:
+        return pil
     for index in range(frames):
         pil.seek(index)
         frame = pil.convert("RGBA") if pil.mode == "P" else pil.copy()
@@ -242,7 +244,8 @@ def stroke_width(ink: np.ndarray) -> float:
 def normalise_stroke(cropped: np.ndarray, box: int = DIGIT_BOX) -> np.ndarray:
     """Thicken strokes that would come out thinner than MNIST's after scaling to ``box``
     (and thin those that would come out bolder), to MNIST's median width: a 2-pixel pen on a
-    280-pixel canvas would otherwise be a faint hairline in 28x28."""
+    280-pixel canvas would otherwise be a faint hairline in 28x28. A disc-shaped dilation
+    (or erosion), computed with a distance transform, keeps round pens round."""
     scale = max(cropped.shape) / box  # pixels of the crop per pixel of the box
     width = stroke_width(cropped) / scale
     if THIN_STROKE <= width <= BOLD_STROKE or width == 0:
@@ -250,10 +253,13 @@ def normalise_stroke(cropped: np.ndarray, box: int = DIGIT_BOX) -> np.ndarray:
     radius = round(abs(MNIST_STROKE - width) * scale / 2)
     if radius == 0:
         return cropped
-    if width < THIN_STROKE:
-        changed = ndimage.grey_dilation(np.pad(cropped, radius), footprint=disk(radius))
-    else:
-        changed = ndimage.grey_erosion(cropped, footprint=disk(radius))
+    if width < THIN_STROKE:  # every pixel within ``radius`` of the ink becomes ink
+        padded = np.pad(cropped, radius + 1)
+        to_ink = ndimage.distance_transform_edt(padded <= 0.5)
+        changed = np.maximum(padded, np.clip(radius + 1 - to_ink, 0, 1))
+    else:  # every ink pixel within ``radius`` of the paper becomes paper
+        to_paper = ndimage.distance_transform_edt(cropped > 0.5)
+        changed = np.minimum(cropped, np.clip(to_paper - radius, 0, 1))
     rows, cols = np.flatnonzero(changed.max(axis=1) > 0.05), np.flatnonzero(changed.max(axis=0) > 0.05)
     if len(rows) == 0:
         return cropped

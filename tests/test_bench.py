@@ -139,3 +139,28 @@ def test_train_rejects_unknown_recipe_with_usage_error():
     with pytest.raises(SystemExit) as info:
         cli.main(["train", "--recipe", "turbo"])
     assert info.value.code == 2
+
+
+def test_bench_reading_reads_both_ways_alike_and_writes_its_json(tmp_path, capsys):
+    out = tmp_path / "reading.json"
+    assert cli.main(["bench-reading", "--side", "1500", "--json", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "Reading a 1500x1500 picture" in table and "PNG" in table and "JPEG" in table
+    result = json.loads(out.read_text())
+    assert result["side"] == 1500 and set(result["formats"]) == {"PNG", "JPEG"}
+    for entry in result["formats"].values():
+        assert entry["reduced"]["seconds"] > 0 and entry["whole"]["seconds"] > 0
+        assert entry["speed_ratio"] == pytest.approx(
+            entry["whole"]["seconds"] / entry["reduced"]["seconds"])
+        assert entry["largest_pixel_difference"] < 0.1   # the same digit either way
+
+
+def test_peak_memory_sees_an_allocation():
+    from helpers import reading_benchmark
+
+    with reading_benchmark.peak_memory() as memory:
+        block = np.ones(50_000_000, np.uint8)   # 50 MB, touched
+        block[::4096] = 2
+    del block
+    if memory["added"] is not None:             # measured on Linux only
+        assert memory["added"] > 40e6
