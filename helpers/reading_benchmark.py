@@ -1,13 +1,16 @@
-"""``cnn-course bench-reading``: how much reducing a large picture while it is decoded saves.
+"""``cnn-course bench-reading``: how much reducing a large picture as it is read saves.
 
 It makes one large picture of a digit (PNG and JPEG, dark ink on white, as a phone or
 scanner gives), then reads it with ``preprocessing.to_mnist`` twice in this process: as the
-course does (reduced to ``MAX_SIDE`` pixels while decoding) and with that reduction turned
-off (the whole picture decoded and processed, as the course did before). For each way it
+course does (a JPEG decoded at a fraction of its size, any picture reduced to
+``pictures.MAX_SIDE`` pixels before float work) and with that reduction turned off (the
+whole picture decoded and processed, as the course did before). For each way it
 reports the seconds and the peak memory the read added, and the ratios between them.
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 import io
 import threading
 import time
@@ -17,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from helpers import files, preprocessing
+from helpers import files, pictures, preprocessing
 
 PAGE_SIZE = 4096  # bytes per memory page, for /proc/self/statm
 
@@ -37,10 +40,22 @@ def _resident_bytes() -> int | None:
         return None  # not Linux: memory is not measured
 
 
+def _release_freed_memory() -> None:
+    """Hand memory freed earlier back to the system (glibc keeps it otherwise), so that a
+    measurement starts from what is really in use and sees what it allocates."""
+    gc.collect()
+    Image.core.clear_cache()  # Pillow's own pool of image blocks
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: the measurement may see less than was allocated
+
+
 @contextmanager
 def peak_memory():
     """Sample this process's resident memory every 2 ms; yields a dict that gets ``added``:
     the peak above the level at the start, in bytes (None where it cannot be read)."""
+    _release_freed_memory()
     start, result, done = _resident_bytes(), {"added": None}, threading.Event()
     peak = [start or 0]
 
@@ -60,15 +75,15 @@ def peak_memory():
 
 
 def _read(data: bytes, reduce: bool) -> dict:
-    saved = preprocessing.MAX_SIDE
-    preprocessing.MAX_SIDE = saved if reduce else 10**9
+    saved = pictures.MAX_SIDE
+    pictures.MAX_SIDE = saved if reduce else 10**9
     try:
         with peak_memory() as memory:
             started = time.perf_counter()
             digit = preprocessing.to_mnist(data)
             seconds = time.perf_counter() - started
     finally:
-        preprocessing.MAX_SIDE = saved
+        pictures.MAX_SIDE = saved
     return {"seconds": seconds, "peak_added_mb": None if memory["added"] is None
             else memory["added"] / 1e6, "digit": digit}
 
@@ -76,7 +91,7 @@ def _read(data: bytes, reduce: bool) -> dict:
 def run(side: int = 6000) -> dict:
     """Read a ``side`` x ``side`` PNG and JPEG both ways; results per format, with ratios."""
     image = large_digit(side)
-    result = {"side": side, "max_side": preprocessing.MAX_SIDE, "formats": {}}
+    result = {"side": side, "max_side": pictures.MAX_SIDE, "formats": {}}
     for fmt in ("PNG", "JPEG"):
         buffer = io.BytesIO()
         image.save(buffer, format=fmt)

@@ -189,11 +189,11 @@ def real_world_digits(per_kind: int = 60, seed: int = 0, mnist_test=None,
     unknown = set(kinds) - set(KINDS)
     if unknown:
         raise ValueError(f"unknown kinds {sorted(unknown)}; choose from {', '.join(KINDS)}")
-    rng = np.random.default_rng(seed)
     samples = []
     for kind in kinds:
         if kind in HANDWRITTEN_KINDS and mnist_test is None:
             continue
+        rng = np.random.default_rng([seed, KINDS.index(kind)])  # a kind's own images, always
         if kind in HANDWRITTEN_KINDS:
             images, labels = mnist_test
             picks = rng.choice(len(labels), per_kind, replace=False)

@@ -13,7 +13,7 @@ from scipy import ndimage
 
 import keras
 
-from helpers import cli, export, mnist, own_digits, preprocessing, training
+from helpers import cli, export, mnist, own_digits, pictures, preprocessing, training
 from helpers.errors import ImageError
 from helpers.preprocessing import to_mnist
 
@@ -102,12 +102,13 @@ def test_a_shadow_edge_across_the_page_is_not_ink(angle):
 @pytest.mark.parametrize("pen, expect", [(3, "thickened"), (28, "kept"), (60, "thinned")])
 def test_strokes_come_out_as_wide_as_mnist_s(pen, expect):
     """A hairline, an ordinary and a very bold pen on a 280-pixel canvas all end with
-    MNIST's stroke width (about 2.8 pixels of 28); an ordinary one is left as it is."""
+    MNIST's stroke width (in pixels of the 20-pixel box); an ordinary one is left as it is."""
     image = ring(size=280, box=(70, 30, 210, 250), width=pen)
     steps = preprocessing.to_mnist_steps(png(image))
     if expect == "kept":
         assert steps["stroke"] is steps["cropped"]
-    width = preprocessing.stroke_width(steps["scaled"])
+    stroke = steps["stroke"]
+    width = preprocessing.stroke_width(stroke) / (max(stroke.shape) / preprocessing.DIGIT_BOX)
     assert preprocessing.THIN_STROKE <= width <= preprocessing.BOLD_STROKE, width
     assert_mnist_like(steps["mnist"][..., None])
 
@@ -136,7 +137,7 @@ def test_a_very_large_image_is_reduced_as_it_is_read():
     big = ring(size=3000, box=(800, 400, 1800, 2200), width=180)
     for fmt in ("PNG", "JPEG"):
         grey = preprocessing.load_grey(png(big, fmt))
-        assert max(grey.shape) == preprocessing.MAX_SIDE, fmt
+        assert max(grey.shape) == pictures.MAX_SIDE, fmt
         assert_mnist_like(to_mnist(png(big, fmt)))
 
 
@@ -273,7 +274,9 @@ def test_predict_with_an_invalid_model_file_exits_1(tmp_path, digit_files, capsy
 def test_predict_usage_error_exits_2(tmp_path, capsys):
     assert cli.main(["predict"]) == 2
     assert "--labels" in capsys.readouterr().err
-    assert cli.main(["predict", "--labels", str(tmp_path / "none.csv")]) == 2
+    assert cli.main(["predict", "a.png", "--labels", str(tmp_path)]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert cli.main(["predict", "--labels", str(tmp_path / "none.csv")]) == 1  # like a missing image
     assert "no such file or folder" in capsys.readouterr().err
 
 
@@ -315,11 +318,52 @@ def test_predict_labels_scores_a_folder_per_group(small_model, labelled_folder, 
 def test_predict_labels_csv_reports_bad_rows_by_line(small_model, digit_files, tmp_path, capsys):
     good, _ = digit_files
     table = tmp_path / "labels.csv"
-    table.write_text(f"file,label,group\n{good.name},0,pen\n{good.name},seven,pen\n,3,pen\n")
-    assert cli.main(["predict", "--model", str(small_model), "--labels", str(table)]) == 2
-    err = capsys.readouterr().err
-    assert "line 3: label 'seven' is not a digit 0-9" in err and "line 4: no file named" in err
+    table.write_text(f"file,label,group\n{good.name},0,pen\n{good.name},seven,pen\n,3,pen\n"
+                     "gone.png,1,pen\n")
+    assert cli.main(["predict", "--model", str(small_model), "--labels", str(table)]) == 1
+    captured = capsys.readouterr()
+    assert "line 3: label 'seven' is not a digit 0-9" in captured.err
+    assert "line 4: no file named" in captured.err and "line 5: no such file gone.png" in captured.err
+    assert "Traceback" not in captured.err and captured.out == ""   # refused before reading
     table.write_text(f"file,label,group\n{good.name},0,pen\n")
     assert cli.main(["predict", "--json", "--model", str(small_model), "--labels", str(table)]) == 0
     score = json.loads(capsys.readouterr().out)["score"]
     assert score["count"] == 1 and list(score["groups"]) == ["pen"]
+
+
+def test_the_stroke_widths_preprocessing_aims_at_are_mnist_s():
+    (x, _), _ = mnist.load_mnist(source="sample")
+    widths = preprocessing.mnist_stroke_widths(x[:1000])
+    low, middle, high = np.percentile(widths, [10, 50, 90])
+    assert abs(middle - preprocessing.MNIST_STROKE) < 0.15
+    assert abs(low - preprocessing.THIN_STROKE) < 0.15 and abs(high - preprocessing.BOLD_STROKE) < 0.2
+
+
+@pytest.mark.parametrize("angle", [0, 30, 45, 90])
+def test_stroke_width_is_the_same_in_every_direction(angle):
+    image = Image.new("L", (400, 400), 0)
+    ImageDraw.Draw(image).line((100, 200, 300, 200), fill=255, width=21)
+    bar = np.asarray(image.rotate(angle, resample=Image.BILINEAR)) / 255
+    assert preprocessing.stroke_width(bar) == pytest.approx(21, abs=1.5)
+
+
+def test_a_bold_bar_touching_its_crop_is_thinned_on_every_side():
+    """A plain bar (a '1'): the crop's edge is paper, so both sides of the stroke thin."""
+    bar = np.zeros((200, 60), np.float32)
+    bar[:, 10:50] = 1.0                                    # 40 of 200: 4 box pixels wide
+    thinned = preprocessing.normalise_stroke(preprocessing.crop_to_ink(bar))
+    width = preprocessing.stroke_width(thinned) / (max(thinned.shape) / preprocessing.DIGIT_BOX)
+    assert abs(width - preprocessing.MNIST_STROKE) < 0.5
+
+
+def test_a_digit_reaching_the_edges_keeps_its_polarity():
+    """A frame-filling 7, light on dark and dark on light (a third of the border is ink):
+    both read as the same light 7 on black."""
+    def seven(ink, paper):
+        image = Image.new("L", (200, 200), paper)
+        ImageDraw.Draw(image).line([(0, 12), (199, 12), (70, 199)], fill=ink, width=24)
+        return to_mnist(png(image))[..., 0]
+
+    light_on_dark, dark_on_light = seven(255, 0), seven(0, 255)
+    assert (light_on_dark > 0.5).mean() < 0.35              # ink is the minority, not the paper
+    assert np.abs(light_on_dark - dark_on_light).max() < 0.05
