@@ -1,5 +1,5 @@
 """The ``cnn-course`` command line: fetch data, run the course, make the learners' copy,
-train, benchmark, predict."""
+train, benchmark (training and reading), write sample digits, predict."""
 from __future__ import annotations
 
 import argparse
@@ -84,6 +84,11 @@ def _bench_reading(args: argparse.Namespace) -> int:
     files.check_output_file(args.json, ".json", what="--json")
     from helpers import reading_benchmark
 
+    from helpers.pictures import MAX_PIXELS
+
+    if args.side ** 2 > MAX_PIXELS:
+        raise UsageError(f"--side {args.side}: the course refuses pictures over {MAX_PIXELS:,} "
+                         f"pixels; give at most {int(MAX_PIXELS ** 0.5):,}.")
     result = reading_benchmark.run(side=args.side)
     print(reading_benchmark.format_table(result))
     print(f"JSON: {reading_benchmark.write_json(result, args.json)}")
@@ -94,7 +99,14 @@ def _sample_digits(args: argparse.Namespace) -> int:
     from helpers import mnist, samples
 
     files.check_output_dir(args.out, what="--out")
-    (_, _), test = mnist.load_mnist()
+    data = mnist.load_mnist()
+    (_, _), test = data
+    if args.per_kind > len(test[1]):
+        raise UsageError(f"--per-kind {args.per_kind}: there are only {len(test[1]):,} test "
+                         "digits to draw the handwritten kinds from.")
+    if data.source == "sample":
+        print("Note: without the full MNIST, the handwritten kinds are drawn from the offline "
+              "sample, whose digits a model trained on the full MNIST has seen.")
     made = samples.real_world_digits(per_kind=args.per_kind, seed=args.seed, mnist_test=test)
     labels = samples.write_samples(made, args.out)
     print(f"{len(made)} images of {len(samples.KINDS)} kinds in {args.out}; score a model on "
@@ -131,14 +143,14 @@ def _predict(args: argparse.Namespace) -> int:
     from helpers import own_digits
     from helpers.predicting import describe_prediction, read_digits, report_labelled
 
-    if not args.images and args.labels is None:
-        raise UsageError("give image files, or --labels FILE.csv or FOLDER.")
+    if bool(args.images) == (args.labels is not None):
+        raise UsageError("give image files, or --labels FILE.csv or FOLDER (not both).")
     examples = own_digits.read_examples(args.labels) if args.labels is not None else []
-    names = [str(name) for name in args.images] + [str(e.file) for e in examples]
+    names = [str(name) for name in args.images] or [str(e.file) for e in examples]
     _quiet_tensorflow()
     results = read_digits(args.model, names)
     if examples:
-        for result, example in zip(results[len(args.images):], examples):
+        for result, example in zip(results, examples):
             result.update(label=example.label, group=example.group)
         return report_labelled(results, as_json=args.json)
     for result in results:
@@ -244,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="image files: PNG, JPEG, BMP, GIF or WebP, any size")
     predict.add_argument("--labels", type=Path, metavar="CSV_OR_FOLDER",
                          help="labelled images: a CSV file (columns file,label and optional "
-                              "group) or a folder of digit folders 0/-9/ (as notebook 08 saves "
+                              "group) or a folder of digit folders 0/ to 9/ (as notebook 08 saves "
                               "them); prints accuracy overall and per group, and the confusions")
     predict.add_argument("--model", type=Path, default=paths.model_path(),
                          help="a .keras model (default: %(default)s)")

@@ -13,6 +13,10 @@ class ImageError(CourseError):
     """An image cannot be read or does not look like a digit."""
 
 
+class LabelsError(CourseError):
+    """A set of labelled images (a CSV file or a folder of digit folders) cannot be used."""
+
+
 class ModelError(CourseError):
     """A model file is missing or is not a valid Keras model."""
 

@@ -50,7 +50,7 @@ def report_labelled(results: list[dict], as_json: bool) -> int:
 
     from helpers import own_digits
 
-    read = [r for r in results if "error" not in r and "label" in r]
+    read = [r for r in results if "error" not in r]
     failed = [r for r in results if "error" in r]
     summary = own_digits.score([r["label"] for r in read], [r["digit"] for r in read],
                                [r["group"] for r in read]) if read else None
@@ -63,11 +63,7 @@ def report_labelled(results: list[dict], as_json: bool) -> int:
         elif result["digit"] != result["label"]:
             print(f"{result['file']}: read {result['digit']}, labelled {result['label']}")
     if summary:
-        print(f"accuracy {summary['accuracy']:.1%} on {summary['count']} labelled images"
-              + (f" ({len(failed)} could not be read)" if failed else ""))
-        for group, scores in summary["groups"].items():
-            print(f"  {group}: {scores['accuracy']:.1%} of {scores['count']}")
-        if summary["confusions"]:
-            print("confusions (true -> read: count): " + ", ".join(
-                f"{c['true']}->{c['read']}: {c['count']}" for c in summary["confusions"]))
+        print(own_digits.format_score(summary))
+    if failed:
+        print(f"{len(failed)} labelled image(s) could not be read (above).")
     return 1 if failed or not read else 0

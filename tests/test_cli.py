@@ -110,3 +110,14 @@ def test_sample_digits_writes_images_and_a_labels_csv_predict_reads(tmp_path, ca
 def test_sample_digits_into_a_file_is_refused(tmp_path, capsys):
     (tmp_path / "f").write_text("x")
     assert "--out" in refused(["sample-digits", "--out", str(tmp_path / "f")], capsys)
+
+
+def test_sample_digits_asks_for_no_more_than_the_test_digits(tmp_path, capsys):
+    assert cli.main(["sample-digits", "--out", str(tmp_path / "d"), "--per-kind", "999999"]) == 2
+    assert "there are only" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
+
+
+def test_bench_reading_refuses_a_picture_the_course_would_refuse(tmp_path, capsys):
+    assert "give at most 6,324" in refused(["bench-reading", "--side", "7000", "--json",
+                                            str(tmp_path / "r.json")], capsys)

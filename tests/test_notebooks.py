@@ -69,9 +69,9 @@ def fast_07(m):
 
 
 def fast_08(m):
-    assert m["preprocessed_accuracy"] > 0.6                              # 0.73 / 0.82
+    assert m["preprocessed_accuracy"] > 0.6
     assert m["fast_model_accuracy"] > 0.3
-    assert m["naive_accuracy"] < 0.4                                     # 0.07 / 0.15
+    assert m["naive_accuracy"] < 0.4
     assert m["tflite_max_difference"] < 1e-4
 
 
@@ -150,7 +150,8 @@ def full_07(m):
 def full_08(m):
     from helpers.samples import KINDS
 
-    # measured with notebook 03's model: 99.4% of all (98-100% per kind); naive 23%
+    # measured with notebook 03's model: 98.9% of all (97-100% per kind), naive 24.9%;
+    # the fast model trained in the notebook 98.1% (96-100%)
     assert m["preprocessed_accuracy"] >= 0.95 and m["naive_accuracy"] < 0.5
     per_kind = {kind: m[f"preprocessed_accuracy_{kind}"] for kind in KINDS}
     assert min(per_kind.values()) >= 0.9, per_kind
