@@ -21,7 +21,9 @@ class DrawingPad:
         from ipycanvas import Canvas
 
         self.on_read = on_read
-        self.canvas = Canvas(width=size, height=size, sync_image_data=True,
+        self.size, self.line_width = size, line_width
+        self.strokes: list[list[tuple[float, float]]] = []  # the pen's path, as the kernel saw it
+        self.canvas = Canvas(width=size, height=size,
                              layout=widgets.Layout(border="1px solid #999", width=f"{size}px",
                                                    height=f"{size}px"))
         self.canvas.line_width, self.canvas.line_cap, self.canvas.stroke_style = \
@@ -48,22 +50,28 @@ class DrawingPad:
 
     def pen_down(self, x, y):
         self._pen_at = (x, y)
+        self.strokes.append([(x, y)])
 
     def pen_move(self, x, y):
         if self._pen_at is not None:
             self.canvas.stroke_line(*self._pen_at, x, y)
             self._pen_at = (x, y)
+            self.strokes[-1].append((x, y))
 
     def pen_up(self, x=None, y=None):
         self._pen_at = None
 
     def image(self) -> np.ndarray | None:
-        """The drawing as RGBA, or None when nothing is drawn (or no browser is attached)."""
-        try:
-            image = self.canvas.get_image_data()
-        except Exception:  # the browser has not sent any pixels yet
+        """The drawing as RGBA (transparent background, black ink), or None when nothing is
+        drawn. It is drawn again here from the pen's path, as the canvas drew it, so it never
+        waits for the browser to send its pixels back."""
+        if not self.strokes:
             return None
-        return image if image is not None and image[..., 3].max() > 0 else None
+        from helpers.samples import draw_path
+
+        paths = [np.array(stroke) / self.size for stroke in self.strokes]
+        return np.asarray(draw_path(paths, self.size, (0, 0, self.size), self.line_width,
+                                    (0, 0, 0, 255), (0, 0, 0, 0)))
 
     def read(self) -> None:
         """Hand the drawing to ``on_read``, showing its output under the buttons."""
@@ -98,6 +106,7 @@ class DrawingPad:
 
     def clear(self) -> None:
         self.canvas.clear()
+        self.strokes = []
         self.answer.clear_output()
 
     def _ipython_display_(self):

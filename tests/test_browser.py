@@ -165,7 +165,7 @@ def _draw(page, canvas, strokes) -> None:
         for x, y in stroke[1:]:
             page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=15)
         page.mouse.up()
-    page.wait_for_timeout(1500)  # the drawing's pixels travel back to the kernel
+    page.wait_for_timeout(1000)  # the last mouse events reach the kernel
 
 
 ONE = [[(0.42, 0.25), (0.55, 0.12), (0.55, 0.88)]]

@@ -29,3 +29,18 @@ def test_saving_needs_a_drawing_and_its_digit(tmp_path, capsys):
     assert path.parent == tmp_path / "mine" / "1" and path.is_file()
     assert len(pad.widget.children[1].children) == 4        # read, clear, digit, save
     assert len(DrawingPad(on_read=print).widget.children[1].children) == 2  # no save_to
+
+
+def test_the_image_is_the_pen_s_path_and_clear_forgets_it():
+    pad = DrawingPad(on_read=print)
+    pad.pen_down(140, 40)
+    for y in range(60, 260, 20):
+        pad.pen_move(140, y)
+    pad.pen_up()
+    pad.pen_move(20, 20)                    # pen up: not drawn
+    image = pad.image()
+    assert image.shape == (280, 280, 4)
+    ink = image[..., 3] > 0
+    assert ink[40:240, 132:148].all() and not ink[:, :100].any()   # an 18-pixel-wide line
+    pad.clear()
+    assert pad.image() is None
