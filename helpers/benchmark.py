@@ -232,6 +232,11 @@ def format_table(result: dict) -> str:
             f"| {name} | {r['epochs']} | {r['seconds_per_epoch']:.1f} | {r['images_per_second']:,.0f} "
             f"| {r['gflops']:.0f} ({r['ceiling_ratio']:.0%}) | {t99} | {r['test_accuracy']:.2%} |"
         )
+    seed = result["recipes"].get("seed")
+    if seed:  # what helpers.recipes records as each recipe's epoch_cost
+        lines += ["", "seconds per epoch over the seed recipe's: " + ", ".join(
+            f"{name} {r['seconds_per_epoch'] / seed['seconds_per_epoch']:.2f}"
+            for name, r in result["recipes"].items() if name != "seed")]
     if result["speedup_time_to_99"] is not None:
         lines += ["", f"speedup in time to 99% (seed / fast): {result['speedup_time_to_99']:.1f}x"]
     lines += [""] if result["batch_norm"] else []

@@ -67,12 +67,17 @@ class Recipe:
     pipeline: bool = False         # feed through tf.data: cache, shuffle, batch, prefetch
     augment: Callable | None = None  # makes the random transforms for training batches
     steps_per_execution: int = 1   # training steps per call into TensorFlow
+    epoch_cost: float = 1.0        # one epoch of 60,000 images, in reference epochs (below)
+    cost_source: str | None = "the definition of the reference epoch"
 
     @property
     def members(self) -> int:
         """How many networks the recipe trains (their predictions are averaged)."""
         return len(self.build) if isinstance(self.build, tuple) else 1
 
+
+# Where the recipes' epoch costs come from: their seconds per epoch over the seed recipe's.
+BENCH = "`cnn-course bench` (seconds per epoch over the seed recipe's)"
 
 RECIPES: dict[str, Recipe] = {
     "seed": Recipe(
@@ -96,6 +101,8 @@ RECIPES: dict[str, Recipe] = {
         batch_size=512,
         epochs=3,
         pipeline=True,
+        epoch_cost=0.23,
+        cost_source=BENCH,
     ),
     # The highest accuracy in a few minutes of CPU training: a wider CNN with batch
     # normalisation and dropout, random shifts, rotations and zooms of every training batch
@@ -114,6 +121,8 @@ RECIPES: dict[str, Recipe] = {
         epochs=10,
         pipeline=True,
         augment=_builder("blocks", "digit_augmentation"),
+        epoch_cost=2 * 0.98,   # each of its two networks, one after the other
+        cost_source=BENCH,
     ),
 }
 

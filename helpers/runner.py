@@ -8,10 +8,8 @@ error, and the run goes on.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import os
-import platform
 import sys
 import tempfile
 import threading
@@ -19,10 +17,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from helpers import report
+from helpers import report, speed
 from helpers.errors import UsageError
 from helpers.files import atomic_write, check_output_dir, write_text
 from helpers.paths import BUILD_DIR, NOTEBOOK_DIR
+from helpers.run_report import ANNOUNCE_ABOVE, format_report, format_targets
 
 KERNEL_NAME = "cnn-course"
 KERNEL_DISPLAY_NAME = "Python 3 (cnn-course)"
@@ -39,6 +38,10 @@ class NotebookResult:
     data_source: str | None = None
     metrics: dict = field(default_factory=dict)
     error: str | None = None
+    reference_epoch_seconds: float | None = None  # this machine's, probed around the notebook
+    reference_epochs: float | None = None   # the notebook's seconds in those reference epochs
+    longest_cell: dict | None = None        # {"cell", "seconds", "reference_epochs", "announced"}
+    long_cells: list = field(default_factory=list)  # every cell over ANNOUNCE_ABOVE, the same way
 
 
 def discover(notebook_dir: Path = NOTEBOOK_DIR, only: list[str] | None = None) -> list[Path]:
@@ -116,8 +119,27 @@ def _describe_failure(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def timed_cells(executed: Path, reference_epoch: float | None) -> list[dict]:
+    """The executed notebook's code cells, longest first: number (``In [n]``), seconds,
+    reference epochs, and whether each announced itself (``speed.announce_long``) first."""
+    import nbformat
+
+    cells = []
+    for cell in nbformat.read(executed, as_version=4).cells:
+        seconds = cell.metadata.get("papermill", {}).get("duration")
+        if cell.cell_type != "code" or seconds is None:
+            continue
+        printed = "".join(out.get("text", "") for out in cell.get("outputs", []))
+        cells.append({"cell": cell.get("execution_count"), "seconds": round(seconds, 1),
+                      "reference_epochs": round(seconds / reference_epoch, 2)
+                      if reference_epoch else None,
+                      "announced": speed.LONG_STEP_MARK in printed})
+    return sorted(cells, key=lambda c: -c["seconds"])
+
+
 def run_notebook(path: Path, out_dir: Path, fast: bool = False) -> NotebookResult:
-    """Execute one notebook into ``out_dir`` (notebook + HTML); never raises for notebook errors."""
+    """Execute one notebook into ``out_dir`` (notebook + HTML); never raises for notebook errors.
+    Times are also given in reference epochs when the runner measured one (``SPEED_ENV``)."""
     import papermill
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -157,13 +179,26 @@ def run_notebook(path: Path, out_dir: Path, fast: bool = False) -> NotebookResul
             (out_dir / f"{path.stem}.kernel.log").unlink(missing_ok=True)
     if executed.exists():
         _render_html(executed)
-    return NotebookResult(
+    result = NotebookResult(
         status="failed" if error else "ok",
         seconds=seconds,
         data_source=recorded.get("data_source"),
         metrics=recorded.get("metrics", {}),
         error=error,
     )
+    return in_reference_epochs(result, executed, float(os.environ.get(speed.SPEED_ENV) or 0))
+
+
+def in_reference_epochs(result: NotebookResult, executed: Path, reference: float) -> NotebookResult:
+    """Give the notebook's time and its cells' in reference epochs of ``reference`` seconds
+    (none when it is 0), the longest cell, and every cell over ``ANNOUNCE_ABOVE``."""
+    reference = reference or None
+    cells = timed_cells(executed, reference) if executed.exists() else []
+    result.reference_epoch_seconds = round(reference, 2) if reference else None
+    result.reference_epochs = round(result.seconds / reference, 2) if reference else None
+    result.longest_cell = cells[0] if cells else None
+    result.long_cells = [c for c in cells if (c["reference_epochs"] or 0) > ANNOUNCE_ABOVE]
+    return result
 
 
 def _render_html(executed: Path) -> None:
@@ -179,60 +214,69 @@ def run_course(
     fast: bool = False,
     only: list[str] | None = None,
     notebook_dir: Path = NOTEBOOK_DIR,
+    targets: bool = True,
 ) -> dict[str, NotebookResult]:
-    """Run the notebooks in order, writing everything to ``out_dir``; returns results by stem."""
+    """Run the notebooks in order, writing everything to ``out_dir``; returns results by stem.
+    ``targets``: end with the runtime targets, met or not (not for runs that make checkpoints)."""
     notebooks = discover(notebook_dir, only)
     out_dir = check_output_dir(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     mode = "fast" if fast else "full"
+    # A machine's speed drifts (a laptop warms up, a shared one gets busy): the reference epoch
+    # is probed before and after every notebook, which is measured against their mean.
+    probe = measure_speed(announce=True)
     report.announce(f"Running {len(notebooks)} notebook(s) in {mode} mode into {out_dir}/")
     results: dict[str, NotebookResult] = {}
-    for i, path in enumerate(notebooks, 1):
-        report.announce(f"[{i}/{len(notebooks)}] {path.stem} ...")
-        result = run_notebook(path, out_dir, fast)
-        results[path.stem] = result
-        outcome = "ok" if result.status == "ok" else f"FAILED at {result.error}"
-        report.announce(f"[{i}/{len(notebooks)}] {path.stem}: {outcome} ({result.seconds:.1f} s)")
-        _write_outputs(results, out_dir, mode)
-    _write_outputs(results, out_dir, mode)
+    previous = os.environ.get(speed.SPEED_ENV)
+    try:
+        for i, path in enumerate(notebooks, 1):
+            report.announce(f"[{i}/{len(notebooks)}] {path.stem} ...")
+            os.environ[speed.SPEED_ENV] = str(probe)  # the notebook's estimates use the last probe
+            result = run_notebook(path, out_dir, fast)
+            after = measure_speed()
+            results[path.stem] = in_reference_epochs(result, out_dir / path.name,
+                                                     (probe + after) / 2)
+            probe = after
+            outcome = "ok" if result.status == "ok" else f"FAILED at {result.error}"
+            report.announce(f"[{i}/{len(notebooks)}] {path.stem}: {outcome} ({result.seconds:.1f} s"
+                            f" = {result.reference_epochs:.1f} reference epochs of "
+                            f"{result.reference_epoch_seconds:.1f} s)")
+            _write_outputs(results, out_dir, mode, targets)
+    finally:
+        _restore(speed.SPEED_ENV, previous)
+    _write_outputs(results, out_dir, mode, targets)
+    if targets:
+        report.announce(format_targets(results, mode))
     return results
 
 
-def _write_outputs(results: dict[str, NotebookResult], out_dir: Path, mode: str) -> None:
+def _restore(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def measure_speed(announce: bool = False) -> float:
+    """Probe this machine's reference epoch (a few seconds); say what it is if asked."""
+    from helpers.startup import start_tensorflow
+
+    start_tensorflow()
+    measured = speed.save(speed.probe())
+    if announce:
+        report.announce(
+            f"One reference epoch (the article's recipe: 60,000 images at batch 32, then 10,000 "
+            f"evaluated) takes {measured.reference_epoch_seconds:.1f} s on this machine "
+            f"(predicted from a {measured.probe_seconds:.0f} s probe, repeated after each "
+            "notebook).")
+    return measured.reference_epoch_seconds
+
+
+def _write_outputs(results: dict[str, NotebookResult], out_dir: Path, mode: str,
+                   targets: bool) -> None:
     entries = {stem: asdict(r) for stem, r in results.items()}
     for entry in entries.values():
         if entry["error"] is None:
             del entry["error"]
     write_text(out_dir / "metrics.json", json.dumps(entries, indent=2) + "\n")
-    write_text(out_dir / "report.md", format_report(results, mode))
-
-
-def _number(value: float) -> str:
-    return f"{int(value):,}" if float(value).is_integer() else f"{value:.4g}"
-
-
-def format_report(results: dict[str, NotebookResult], mode: str) -> str:
-    """The Markdown run report: one row per notebook, then the failures in full."""
-    from importlib.metadata import version
-
-    lines = [
-        "# Course run report",
-        "",
-        f"{dt.datetime.now():%Y-%m-%d %H:%M}, {mode} mode, Python {platform.python_version()}, "
-        f"TensorFlow {version('tensorflow')}, Keras {version('keras')}, {os.cpu_count()} CPU cores.",
-        "",
-        "| notebook | status | seconds | data | metrics |",
-        "| --- | --- | ---: | --- | --- |",
-    ]
-    for stem, r in results.items():
-        metrics = ", ".join(f"{k} = {_number(v)}" for k, v in r.metrics.items()) or "-"
-        lines.append(
-            f"| {stem} | {r.status} | {r.seconds:.1f} | {r.data_source or '-'} | {metrics} |"
-        )
-    failures = [(stem, r) for stem, r in results.items() if r.error]
-    if failures:
-        lines += ["", "## Failures", ""]
-        lines += [f"- **{stem}** failed at {r.error}" for stem, r in failures]
-    total = sum(r.seconds for r in results.values())
-    lines += ["", f"Total: {total:.1f} s for {len(results)} notebook(s)."]
-    return "\n".join(lines) + "\n"
+    write_text(out_dir / "report.md", format_report(results, mode, targets))

@@ -117,3 +117,24 @@ def test_cli_fetch_data_from_folder_prints_export_line(shared_mnist, tmp_path, c
     dest = tmp_path / "classroom"
     assert cli.main(["fetch-data", "--dest", str(dest), "--from", str(shared_mnist)]) == 0
     assert f"export CNN_COURSE_DATA={dest}" in capsys.readouterr().out
+
+
+def test_times_in_reference_epochs_and_long_cells_that_do_not_announce(tmp_path, monkeypatch):
+    from helpers import speed
+    from helpers.run_report import format_targets
+    from helpers.runner import run_notebook
+
+    path = make_notebook(tmp_path / "04_slow.ipynb", "import time\ntime.sleep(0.6)",
+                         "from helpers import speed\nspeed.announce_long('Sleeping', 12)\n"
+                         "import time\ntime.sleep(0.6)", "x = 1")
+    monkeypatch.setenv(speed.SPEED_ENV, "0.1")  # 3 reference epochs: 0.3 s
+    result = run_notebook(path, tmp_path / "out", fast=True)
+    assert result.status == "ok"
+    assert result.reference_epochs == pytest.approx(result.seconds / 0.1, abs=0.01)
+    assert len(result.long_cells) == 2 and result.longest_cell == result.long_cells[0]
+    assert sorted(c["announced"] for c in result.long_cells) == [False, True]
+    assert all(c["reference_epochs"] > 3 for c in result.long_cells)
+    silent = [c for c in result.long_cells if not c["announced"]][0]
+    targets = format_targets({"04_slow": result}, "full")
+    assert f"04_slow In [{silent['cell']}]" in targets and "NOT met" in targets
+    assert "longest: 04_slow" in targets

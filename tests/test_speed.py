@@ -1,0 +1,72 @@
+"""The reference epoch: the probe's arithmetic, where a notebook gets it, and how long steps
+are announced."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import platform
+
+import pytest
+
+from helpers import speed
+
+
+def test_probe_predicts_an_epoch_from_its_steps():
+    measured = speed.probe(train_steps=8, eval_steps=4)
+    expected = (measured.train_step_seconds * math.ceil(60_000 / 32)
+                + measured.eval_step_seconds * math.ceil(10_000 / 32))
+    assert measured.reference_epoch_seconds == pytest.approx(expected, abs=0.01)
+    assert 0 < measured.eval_step_seconds and 0 < measured.train_step_seconds
+    assert measured.host == platform.node()
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(speed, "CACHE_PATH", tmp_path / "speed.json")
+    monkeypatch.delenv(speed.SPEED_ENV, raising=False)
+    return tmp_path / "speed.json"
+
+
+def saved(cache, seconds, host=None, age_seconds=0):
+    when = dt.datetime.now() - dt.timedelta(seconds=age_seconds)
+    cache.write_text(json.dumps({"reference_epoch_seconds": seconds, "host": host or platform.node(),
+                                 "measured_at": when.isoformat(timespec="seconds")}))
+
+
+def test_the_runners_value_then_a_recent_probe_on_this_machine_then_a_new_one(cache, monkeypatch):
+    monkeypatch.setenv(speed.SPEED_ENV, "12.5")
+    assert speed.reference_epoch_seconds() == 12.5
+    monkeypatch.delenv(speed.SPEED_ENV)
+    saved(cache, 33.0)
+    assert speed.reference_epoch_seconds() == 33.0
+    probes = []
+    monkeypatch.setattr(speed, "probe", lambda: probes.append(1) or speed.Speed(
+        7.0, 0.003, 0.001, 2.0, platform.node(), dt.datetime.now().isoformat()))
+    for stale in (dict(age_seconds=2 * speed.CACHE_SECONDS), dict(host="another-laptop")):
+        saved(cache, 33.0, **stale)
+        assert speed.reference_epoch_seconds() == 7.0
+    assert len(probes) == 2
+    assert json.loads(cache.read_text())["reference_epoch_seconds"] == 7.0  # kept for next time
+
+
+def test_announce_long_gives_the_estimate_for_this_machine(cache, monkeypatch, capsys):
+    monkeypatch.setenv(speed.SPEED_ENV, "20")
+    assert speed.announce_long("Training six networks", 4.5, source="the course's run") == 90.0
+    out = capsys.readouterr().out
+    assert out.startswith(speed.LONG_STEP_MARK + " Training six networks: about 4.5 reference epochs")
+    assert "measured by the course's run" in out and "about 1.5 minutes on this machine" in out
+
+
+def test_durations_read_naturally():
+    assert [speed.duration(s) for s in (42, 150, 7200)] == ["42 s", "2.5 minutes", "2.0 hours"]
+
+
+def test_every_announced_step_has_a_measured_cost():
+    import re
+    from helpers.paths import NOTEBOOK_DIR
+
+    steps = set(speed.measured_times()["steps"])
+    used = {m for path in NOTEBOOK_DIR.glob("*.ipynb")
+            for m in re.findall(r'speed\.measured\(\\"(\w+)\\"\)', path.read_text())}
+    assert used and used <= steps, used - steps
