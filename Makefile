@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup course fast test test-quick test-full test-browser lab data clean
+.PHONY: setup course prepare doctor fast test test-quick test-full test-browser lab data clean
 
 setup: $(STAMP)
 
@@ -17,8 +17,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name cnn-course --display-name "Python 3 (cnn-course)"
 	touch $(STAMP)
 
-course: setup        ## run every notebook in full mode; results in build/
+course: prepare      ## make the checkpoints (once), then run every notebook in full mode; results in build/
 	$(BIN)/cnn-course run
+
+prepare: setup       ## train and keep the checkpoints notebooks 03, 05 and 07 load (only those missing)
+	$(BIN)/cnn-course prepare
+
+doctor: setup        ## will the course run here? one line per check, the predicted times
+	$(BIN)/cnn-course doctor
 
 fast: setup          ## run every notebook in fast mode (a few minutes)
 	$(BIN)/cnn-course run --fast

@@ -7,6 +7,7 @@ DATA_DIR = COURSE_ROOT / "data"      # `cnn-course fetch-data` puts datasets her
 DATA_ENV = "CNN_COURSE_DATA"         # a prepared data folder, which the course prefers to its own
 MODEL_DIR = COURSE_ROOT / "models"   # trained models that notebooks and the CLI share
 BUILD_DIR = COURSE_ROOT / "build"    # executed notebooks and run reports
+CHECKPOINT_DIR = COURSE_ROOT / "checkpoints"  # long trainings the notebooks reuse (prepare)
 OWN_DIGITS_DIR = COURSE_ROOT / "my_digits"  # notebook 08 saves labelled drawings here
 
 

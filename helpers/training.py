@@ -114,14 +114,26 @@ def _train_ensemble(recipe: Recipe, train_data, val_data, epochs, callbacks, ver
 
 
 def load_or_train(path: str | Path, train_data, val_data=None, recipe: str = "seed",
-                  epochs: int | None = None) -> keras.Model:
-    """The model saved at ``path``; if there is none, train one with ``recipe`` and save it."""
+                  epochs: int | None = None, fast: bool = False) -> keras.Model:
+    """The model saved at ``path``; else notebook 03's checkpoint, copied there (catching
+    up); else a model trained now with ``recipe`` (announced with its estimate) and saved."""
+    from helpers import checkpoints, speed
+
     path = Path(path)
     if path.is_file():
         report.announce(f"Loaded the model saved at {path}.")
         return export.load_model(path)
-    report.announce(f"No model at {path} yet (notebook 03 saves one): training one now "
-                    f"with the {recipe!r} recipe.")
+    try:
+        return export.load_model(checkpoints.catch_up(path, fast=fast))
+    except checkpoints.CheckpointError:
+        pass  # no checkpoint either: train one
+    recipe = get_recipe(recipe)
+    epochs = epochs or recipe.epochs
+    speed.announce_long(
+        f"No model at {path} yet (notebook 03 saves one, `cnn-course catch-up` copies its "
+        f"checkpoint): training one now with the {recipe.name!r} recipe",
+        reference_epochs=epochs * len(train_data[0]) / speed.TRAIN_IMAGES * recipe.epoch_cost,
+        source=recipe.cost_source)
     run = train(recipe, train_data, val_data, epochs=epochs)
     export.save_model(run.model, path)
     return run.model

@@ -30,6 +30,14 @@ def write_idx(path: Path, array: np.ndarray) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def own_checkpoints(tmp_path, monkeypatch):
+    """Every test gets an empty checkpoint folder: none sees the course's own checkpoints."""
+    from helpers.checkpoints import CHECKPOINT_ENV
+
+    monkeypatch.setenv(CHECKPOINT_ENV, str(tmp_path / "own-checkpoints"))
+
+
 @pytest.fixture
 def tiny_mnist_dir(tmp_path: Path) -> Path:
     """A folder with the four MNIST file names holding tiny (wrong-checksum) IDX data."""

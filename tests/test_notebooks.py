@@ -14,6 +14,7 @@ import nbformat
 import pytest
 
 from conftest import FULL_DATA
+from helpers import checkpoints
 from helpers.downloads import OFFLINE_ENV
 from helpers.exercises import EXERCISES
 from helpers.paths import DATA_ENV, NOTEBOOK_DIR
@@ -107,10 +108,38 @@ def _run(path, out_dir, fast):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_in_fast_mode(path, tmp_path, monkeypatch):
     monkeypatch.setenv(OFFLINE_ENV, "1")
+    monkeypatch.setenv(checkpoints.CHECKPOINT_ENV, str(tmp_path / "checkpoints"))
     result = _run(path, tmp_path, fast=True)
     assert result.data_source == ("dir" if FULL_DATA else "sample")
     assert path.stem in FAST_CHECKS, f"add fast-mode checks for {path.stem} to FAST_CHECKS"
     FAST_CHECKS[path.stem](result.metrics)
+    # It kept exactly the checkpoints `cnn-course prepare` expects of it, each whole.
+    kept = checkpoints.available(tmp_path / "checkpoints")
+    expected = {f"{name}_fast" for name in checkpoints.NOTEBOOK_CHECKPOINTS.get(path.stem, ())}
+    assert set(kept) == expected and all(isinstance(card, dict) for card in kept.values()), kept
+
+
+# What a second run loads from the first one's checkpoints, and what must then be the same.
+AGAIN = {
+    "03_build_and_train": ("cosine_decay_from_checkpoint", 1, ["val_accuracy_cosine_decay"]),
+    "05_data_augmentation": ("best_from_checkpoint", 1, ["best_test_accuracy"]),
+    "07_architectures": ("architectures_from_checkpoints", 6,
+                         ["val_accuracy_article", "val_accuracy_small_resnet"]),
+}
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("stem", AGAIN)
+def test_a_second_run_loads_the_checkpoints_of_the_first(stem, tmp_path, monkeypatch):
+    monkeypatch.setenv(OFFLINE_ENV, "1")
+    monkeypatch.setenv(checkpoints.CHECKPOINT_ENV, str(tmp_path / "checkpoints"))
+    path = NOTEBOOK_DIR / f"{stem}.ipynb"
+    first = _run(path, tmp_path / "first", fast=True).metrics
+    second = _run(path, tmp_path / "second", fast=True).metrics
+    flag, loaded, same = AGAIN[stem]
+    assert first[flag] == 0 and second[flag] == loaded
+    # the same trainings, so the same curves and measurements
+    assert {k: second[k] for k in same} == {k: first[k] for k in same}
 
 
 # --------------------------------------------------------------------------- full mode
@@ -171,6 +200,8 @@ def test_notebook_claims_hold_in_full_mode(path, tmp_path, monkeypatch):
         pytest.fail(f"make test-full needs the full dataset: set ${DATA_ENV} to a folder "
                     "prepared with `cnn-course fetch-data`")
     monkeypatch.setenv(OFFLINE_ENV, "1")
+    # No checkpoints: every claim is measured by a training made in this run.
+    monkeypatch.setenv(checkpoints.CHECKPOINT_ENV, str(tmp_path / "checkpoints"))
     result = _run(path, tmp_path, fast=False)
     assert result.data_source == "dir"
     assert path.stem in FULL_CHECKS, f"add full-mode checks for {path.stem} to FULL_CHECKS"

@@ -1,0 +1,56 @@
+"""Getting a room ready: the checkpoints (``cnn-course prepare``) and the Jupyter kernel
+(``cnn-course install-kernel``)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from helpers import checkpoints, report
+from helpers.checkpoints import CheckpointError, full_name
+
+def notebooks_to_prepare(fast: bool = False, force: bool = False) -> list[str]:
+    """The notebooks whose checkpoints are missing or damaged (all of them with ``force``)."""
+    return [stem for stem, names in checkpoints.NOTEBOOK_CHECKPOINTS.items()
+            if force or not all(checkpoints.present(n, fast) for n in names)]
+
+
+def prepare(out_dir: Path, fast: bool = False, force: bool = False) -> dict:
+    """Run each notebook whose checkpoints are missing, training and keeping them; returns
+    the run's results (empty when every checkpoint was there already)."""
+    from helpers.runner import run_course
+
+    todo = notebooks_to_prepare(fast, force)
+    for stem in checkpoints.NOTEBOOK_CHECKPOINTS:
+        if stem not in todo:
+            report.announce(f"{stem}: its checkpoints are all in {checkpoints.checkpoint_dir()} "
+                            "(--force makes them again)")
+    if not todo:
+        return {}
+    report.announce(f"Making the checkpoints of {', '.join(todo)}: each notebook runs in full "
+                    "and keeps its long trainings.")
+    previous = os.environ.get(checkpoints.REBUILD_ENV)
+    os.environ[checkpoints.REBUILD_ENV] = "1"
+    try:
+        results = run_course(out_dir=out_dir, fast=fast, only=[stem[:2] for stem in todo],
+                             targets=False)
+    finally:
+        if previous is None:
+            os.environ.pop(checkpoints.REBUILD_ENV, None)
+        else:
+            os.environ[checkpoints.REBUILD_ENV] = previous
+    missing = [full_name(n, fast) for stem in todo if results[stem].status == "ok"
+               for n in checkpoints.NOTEBOOK_CHECKPOINTS[stem] if not checkpoints.present(n, fast)]
+    if missing:
+        raise CheckpointError(f"the notebooks ran but did not keep {', '.join(missing)}; "
+                              f"see the executed notebooks in {out_dir}")
+    return results
+
+
+def install_kernel() -> str:
+    """Register the course's Jupyter kernel for this environment's Python."""
+    from helpers.runner import KERNEL_DISPLAY_NAME, ensure_kernel
+
+    name = ensure_kernel()
+    report.announce(f"Jupyter kernel {name!r} ({KERNEL_DISPLAY_NAME}) runs this environment's "
+                    "Python; JupyterLab lists it under that name.")
+    return name

@@ -1,0 +1,168 @@
+"""Checkpoints: kept when trained, loaded only when settings and data match, verified,
+copied from a prepared folder, and what a learner who fell behind catches up from."""
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import checkpoints, classroom, cli, speed, training
+from helpers.checkpoints import CheckpointError
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    """An empty checkpoint folder, a known reference epoch, no rebuilding."""
+    monkeypatch.setenv(checkpoints.CHECKPOINT_ENV, str(tmp_path / "checkpoints"))
+    monkeypatch.setenv(speed.SPEED_ENV, "20")
+    monkeypatch.delenv(checkpoints.REBUILD_ENV, raising=False)
+    return tmp_path / "checkpoints"
+
+
+DATA = (np.arange(40, dtype="float32").reshape(10, 4), np.arange(10) % 3)
+
+
+class Trainer:
+    """A stand-in for a notebook's training: counts its calls, returns a tiny model."""
+
+    def __init__(self, bias=0.0):
+        self.calls, self.bias = 0, bias
+
+    def __call__(self):
+        self.calls += 1
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+        model.set_weights([np.ones((4, 3), "float32"), np.full(3, self.bias, "float32")])
+        return training.TrainingRun(model, {"val_accuracy": [0.5, 0.75]}, [30.0, 10.0])
+
+
+def load(train, settings=None, data=DATA, **kw):
+    return checkpoints.load_or_train("demo", "a demo network", settings or {"epochs": 2},
+                                     data, train, **kw)
+
+
+def test_trained_once_then_loaded_with_its_history_and_provenance(folder, capsys):
+    train = Trainer(bias=0.5)
+    first = load(train)
+    assert train.calls == 1 and not first.loaded
+    card = json.loads((folder / "demo.json").read_text())
+    assert card["training_seconds"] == 40.0 and card["reference_epochs"] == 2.0  # 40 s / 20 s
+    assert card["data"]["images"] == 10 and card["settings"] == {"epochs": 2}
+
+    again = load(train)
+    assert train.calls == 1 and again.loaded
+    assert again.history == {"val_accuracy": [0.5, 0.75]} and again.seconds == 40.0
+    np.testing.assert_array_equal(again.model.get_weights()[1], np.full(3, 0.5))
+    out = capsys.readouterr().out
+    assert "Loaded checkpoint demo instead of training" in out and "10 training images" in out
+    assert "USE_CHECKPOINTS = False" in out
+
+
+def test_other_settings_or_data_train_and_leave_the_checkpoint(folder, capsys):
+    load(Trainer())
+    before = (folder / "demo.json").read_text()
+    other = Trainer()
+    assert not load(other, settings={"epochs": 3}).loaded and other.calls == 1
+    assert "made with other settings" in capsys.readouterr().out
+    changed = (DATA[0] + 1, DATA[1])
+    assert not load(other, data=changed).loaded and other.calls == 2
+    assert "made with other training data" in capsys.readouterr().out
+    assert (folder / "demo.json").read_text() == before  # the prepared one stays
+
+
+def test_use_false_trains_and_fast_mode_keeps_its_own(folder):
+    load(Trainer())
+    train = Trainer()
+    assert not load(train, use=False).loaded and train.calls == 1
+    load(Trainer(), fast=True)
+    assert (folder / "demo_fast.keras").is_file() and (folder / "demo_fast.json").is_file()
+
+
+def test_a_damaged_model_file_is_refused_and_trained_again(folder, capsys):
+    load(Trainer())
+    path = folder / "demo.keras"
+    path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(CheckpointError, match="damaged"):
+        checkpoints.read_card("demo")
+    train = Trainer()
+    assert not load(train).loaded and train.calls == 1
+    assert "Not using checkpoint demo" in capsys.readouterr().out
+    assert not checkpoints.present("demo")
+
+
+def test_rebuilding_replaces_and_measured_values_are_kept_then_compared(folder, monkeypatch,
+                                                                       capsys):
+    load(Trainer(bias=1.0))
+    monkeypatch.setenv(checkpoints.REBUILD_ENV, "1")
+    fresh = load(Trainer(bias=2.0))
+    checkpoints.measured(fresh, "test_accuracy", 0.9912)
+    card = json.loads((folder / "demo.json").read_text())
+    assert card["made_by"] == "cnn-course prepare" and card["measured"] == {"test_accuracy": 0.9912}
+    monkeypatch.delenv(checkpoints.REBUILD_ENV)
+    loaded = load(Trainer())
+    np.testing.assert_array_equal(loaded.model.get_weights()[1], np.full(3, 2.0))
+    capsys.readouterr()
+    checkpoints.measured(loaded, "test_accuracy", 0.9912)
+    assert "test_accuracy: 0.9912 now, 0.9912 when the checkpoint was made" in capsys.readouterr().out
+
+
+def test_copy_verified_copies_whole_checkpoints_only(folder, tmp_path):
+    source = tmp_path / "stick" / "checkpoints"
+    source.mkdir(parents=True)
+    load(Trainer())
+    for name in ("demo.keras", "demo.json"):
+        (source / name).write_bytes((folder / name).read_bytes())
+    (source / "broken.json").write_text("{not json")
+    (source / "orphan.keras").write_bytes(b"PK")
+    dest = tmp_path / "laptop"
+    assert checkpoints.copy_verified(source, dest) == ["demo"]
+    assert sorted(p.name for p in dest.iterdir()) == ["demo.json", "demo.keras"]
+    found = checkpoints.available(source)
+    assert isinstance(found["broken"], CheckpointError) and isinstance(found["orphan"], CheckpointError)
+
+
+def test_catch_up_puts_notebook_03s_model_in_place(folder, tmp_path, capsys):
+    with pytest.raises(CheckpointError, match="cnn-course prepare"):
+        checkpoints.catch_up(tmp_path / "models" / "m.keras")
+    checkpoints.keep(checkpoints.CATCH_UP, "notebook 03's model", Trainer(bias=3.0)(), DATA,
+                     measured={"test_accuracy": 0.991})
+    dest = checkpoints.catch_up(tmp_path / "models" / "m.keras")
+    assert "Caught up" in capsys.readouterr().out
+    assert json.loads(dest.with_suffix(".json").read_text())["measured"] == {"test_accuracy": 0.991}
+    # notebooks 04 and 08 catch up on their own when models/ has no model
+    model = training.load_or_train(tmp_path / "other" / "m.keras", DATA)
+    np.testing.assert_array_equal(model.get_weights()[1], np.full(3, 3.0))
+
+
+def test_cli_catch_up_without_checkpoints_says_how_to_get_them(folder, tmp_path, capsys):
+    assert cli.main(["catch-up", "--out", str(tmp_path / "m.keras")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cnn-course prepare" in err and "--from DIR" in err
+    assert cli.main(["catch-up", "--out", str(tmp_path / "m.txt")]) == 2
+
+
+def test_prepare_runs_only_notebooks_with_missing_checkpoints(folder):
+    everything = list(checkpoints.NOTEBOOK_CHECKPOINTS)
+    assert classroom.notebooks_to_prepare() == everything
+    for name in checkpoints.NOTEBOOK_CHECKPOINTS["05_data_augmentation"]:
+        checkpoints.keep(name, "demo", Trainer()(), DATA, measured={})
+    assert "05_data_augmentation" not in classroom.notebooks_to_prepare()
+    assert classroom.notebooks_to_prepare(force=True) == everything
+    assert classroom.notebooks_to_prepare(fast=True) == everything
+
+
+def test_fetch_data_from_a_prepared_folder_copies_its_checkpoints(folder, tmp_path, capsys):
+    from helpers import commands
+
+    stick = tmp_path / "stick"
+    commands.copy_checkpoints(stick)
+    assert "none in" in capsys.readouterr().out and not folder.exists()
+    load(Trainer())
+    (stick / "checkpoints").mkdir(parents=True)
+    for path in folder.iterdir():
+        (stick / "checkpoints" / path.name).write_bytes(path.read_bytes())
+    for path in list(folder.iterdir()):
+        path.unlink()
+    commands.copy_checkpoints(stick)
+    assert "copied 1 verified" in capsys.readouterr().out and checkpoints.present("demo")
