@@ -1,0 +1,237 @@
+"""What each ``cnn-course`` command does, once ``cli`` has parsed its arguments: check the
+arguments and output paths first, then do the work; each returns the exit code."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from helpers import files
+from helpers.errors import DatasetError, UsageError
+
+
+def quiet_tensorflow() -> None:
+    from helpers.startup import start_tensorflow
+
+    start_tensorflow()
+
+
+def fetch_data(args: argparse.Namespace) -> int:
+    from helpers.fetch import fetch_mnist
+    from helpers.paths import DATA_ENV
+
+    files.check_output_dir(args.dest, what="--dest")
+    online_advice = ("Connect to the internet and try again, or copy from a prepared folder "
+                     "with `cnn-course fetch-data --from DIR`.")
+    try:
+        dest = fetch_mnist(args.dest, from_dir=args.from_dir)
+    except DatasetError as exc:
+        if args.from_dir is not None:
+            raise  # the folder was the problem, not the network
+        raise DatasetError(f"{exc} {online_advice}") from None
+    if args.from_dir is not None:
+        copy_checkpoints(args.from_dir)
+    if args.with_photos:
+        quiet_tensorflow()
+        from helpers import photos, transfer
+
+        try:
+            weights, _ = photos.fetch_photo_assets(dest)
+        except DatasetError as exc:
+            raise DatasetError(f"{exc} The photos and weights need the internet once: fetch "
+                               "them on a connected machine and copy its data folder.") from None
+        transfer.check_mobilenet_weights(weights)
+    print(f"\nEverything the course needs is in {dest}. Point the course at it with:\n")
+    print(f"    export {DATA_ENV}={dest}")
+    return 0
+
+
+def copy_checkpoints(from_dir: Path) -> None:
+    """Copy the verified checkpoints of a prepared folder (``DIR/checkpoints``)."""
+    from helpers import checkpoints
+
+    source = Path(from_dir) / "checkpoints"
+    if not source.is_dir():
+        print(f"Checkpoints: none in {source}; notebooks "
+              f"{', '.join(s[:2] for s in checkpoints.NOTEBOOK_CHECKPOINTS)} will train theirs "
+              "(or make them with `cnn-course prepare`).")
+        return
+    copied = checkpoints.copy_verified(source)
+    print(f"Checkpoints: copied {len(copied)} verified from {source} into "
+          f"{checkpoints.checkpoint_dir()}" + (f": {', '.join(copied)}" if copied else ""))
+
+
+def run(args: argparse.Namespace) -> int:
+    from helpers.runner import run_course
+
+    files.check_output_dir(args.out, what="--out")
+    results = run_course(out_dir=args.out, fast=args.fast, only=args.only,
+                         notebook_dir=args.notebooks)
+    failed = [stem for stem, r in results.items() if r.status != "ok"]
+    print(f"Report: {Path(args.out) / 'report.md'}")
+    if failed:
+        print(f"{len(failed)} notebook(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def learners_copy(args: argparse.Namespace) -> int:
+    from helpers.learners import learners_copy
+
+    files.check_output_dir(args.out, what="--out")
+    if args.out.resolve() == args.notebooks.resolve():
+        raise UsageError("--out is the notebooks' own folder; give another folder.")
+    written = learners_copy(args.notebooks, args.out)
+    if not written:
+        raise UsageError(f"--notebooks {args.notebooks}: no numbered notebooks there.")
+    print(f"{len(written)} notebooks without solutions in {args.out}")
+    return 0
+
+
+def bench_reading(args: argparse.Namespace) -> int:
+    files.check_output_file(args.json, ".json", what="--json")
+    from helpers import reading_benchmark
+
+    from helpers.pictures import MAX_PIXELS
+
+    if args.side ** 2 > MAX_PIXELS:
+        raise UsageError(f"--side {args.side}: the course refuses pictures over {MAX_PIXELS:,} "
+                         f"pixels; give at most {int(MAX_PIXELS ** 0.5):,}.")
+    result = reading_benchmark.run(side=args.side)
+    print(reading_benchmark.format_table(result))
+    print(f"JSON: {reading_benchmark.write_json(result, args.json)}")
+    return 0
+
+
+def sample_digits(args: argparse.Namespace) -> int:
+    from helpers import mnist, samples
+
+    files.check_output_dir(args.out, what="--out")
+    data = mnist.load_mnist()
+    (_, _), test = data
+    if args.per_kind > len(test[1]):
+        raise UsageError(f"--per-kind {args.per_kind}: there are only {len(test[1]):,} test "
+                         "digits to draw the handwritten kinds from.")
+    if data.source == "sample":
+        print("Note: without the full MNIST, the handwritten kinds are drawn from the offline "
+              "sample, whose digits a model trained on the full MNIST has seen.")
+    made = samples.real_world_digits(per_kind=args.per_kind, seed=args.seed, mnist_test=test)
+    labels = samples.write_samples(made, args.out)
+    print(f"{len(made)} images of {len(samples.KINDS)} kinds in {args.out}; score a model on "
+          f"them with:\n\n    cnn-course predict --model MODEL.keras --labels {labels}")
+    return 0
+
+
+def train(args: argparse.Namespace) -> int:
+    files.check_output_file(args.out, ".keras", what="--out")
+    files.check_output_file(args.out.with_suffix(".json"), ".json", what="model card")
+    quiet_tensorflow()
+    from helpers.training import train_and_save
+
+    card = train_and_save(args.recipe, args.out, epochs=args.epochs)
+    print(f"test accuracy {card['test_accuracy']:.2%} after {card['training_seconds']:.0f} s "
+          f"of training; model saved to {args.out}")
+    return 0
+
+
+def bench(args: argparse.Namespace) -> int:
+    files.check_output_file(args.json, ".json", what="--json")
+    quiet_tensorflow()
+    from helpers import benchmark
+
+    result = benchmark.run_bench(args.recipes, epochs=args.epochs, train_size=args.train_size)
+    print(benchmark.format_table(result))
+    print(f"JSON: {benchmark.write_json(result, args.json)}")
+    return 0
+
+
+def predict(args: argparse.Namespace) -> int:
+    import json
+
+    from helpers import own_digits
+    from helpers.predicting import describe_prediction, read_digits, report_labelled
+
+    if bool(args.images) == (args.labels is not None):
+        raise UsageError("give image files, or --labels FILE.csv or FOLDER (not both).")
+    examples = own_digits.read_examples(args.labels) if args.labels is not None else []
+    names = [str(name) for name in args.images] or [str(e.file) for e in examples]
+    quiet_tensorflow()
+    results = read_digits(args.model, names)
+    if examples:
+        for result, example in zip(results, examples):
+            result.update(label=example.label, group=example.group)
+        return report_labelled(results, as_json=args.json)
+    for result in results:
+        if args.json:
+            print(json.dumps(result))
+        elif "error" in result:
+            print(f"cnn-course predict: {result['error']}", file=sys.stderr)
+        else:
+            print(describe_prediction(result))
+    return 1 if any("error" in r for r in results) else 0
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1, with a message that says so."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def prepare(args: argparse.Namespace) -> int:
+    from helpers import classroom
+
+    files.check_output_dir(args.out, what="--out")
+    results = classroom.prepare(args.out, fast=args.fast, force=args.force)
+    failed = [stem for stem, r in results.items() if r.status != "ok"]
+    if failed:
+        print(f"{len(failed)} notebook(s) failed, their checkpoints not all made: "
+              f"{', '.join(failed)}; see {args.out / 'report.md'}", file=sys.stderr)
+        return 1
+    from helpers.checkpoints import checkpoint_dir
+
+    print(f"Checkpoints ready in {checkpoint_dir()}"
+          + (f"; report: {args.out / 'report.md'}" if results else ""))
+    return 0
+
+
+def catch_up(args: argparse.Namespace) -> int:
+    from helpers import checkpoints, paths
+
+    out = files.check_output_file(args.out or paths.model_path(args.fast), ".keras",
+                                  what="--out")
+    checkpoints.catch_up(out, fast=args.fast)
+    return 0
+
+
+def install_kernel(args: argparse.Namespace) -> int:
+    from helpers import classroom
+
+    classroom.install_kernel()
+    return 0
+
+
+def doctor(args: argparse.Namespace) -> int:
+    from helpers import doctor as checks
+
+    return checks.run(probe=not args.no_probe)
+
+
+def speed(args: argparse.Namespace) -> int:
+    quiet_tensorflow()
+    from helpers import speed as unit
+
+    measured = unit.save(unit.probe())
+    print(f"one reference epoch: {measured.reference_epoch_seconds:.1f} s on this machine "
+          f"(predicted from a {measured.probe_seconds:.1f} s probe: "
+          f"{measured.train_step_seconds * 1000:.1f} ms per training step of 32 images, "
+          f"{measured.eval_step_seconds * 1000:.1f} ms per evaluation batch)")
+    if args.check:
+        whole = unit.measure_reference_epoch()
+        print(f"a whole reference epoch, measured: {whole:.1f} s; the probe's prediction is "
+              f"{measured.reference_epoch_seconds / whole:.2f}x of it")
+    return 0

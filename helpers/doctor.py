@@ -1,0 +1,195 @@
+"""``cnn-course doctor``: will the course run on this machine? One line per check, and for
+each problem the fix, in under a minute; exit code 0 when the course will run, 1 if not.
+
+Every check returns ``Finding``s: ``ok``, ``note`` (worth knowing, the course still runs)
+or ``problem`` (it will not run as it should). The speed probe comes last and predicts each
+notebook's minutes here from the reference epochs measured for the course.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from helpers import checkpoints, paths
+
+MIN_PYTHON = (3, 11, 4)
+MIN_FREE_BYTES = 2 * 1024 ** 3          # data, checkpoints, executed notebooks, with room
+NEEDED_EXTENSIONS = {                   # notebook 08's drawing pad: widgets and a canvas
+    "@jupyter-widgets/jupyterlab-manager": "ipywidgets",
+    "ipycanvas": "ipycanvas",
+}
+SETUP_HINT = "run `make setup`, or `pip install -e .` in the course's environment"
+
+
+@dataclass
+class Finding:
+    level: str   # "ok", "note" or "problem"
+    text: str
+
+    def line(self) -> str:
+        return {"ok": "✓", "note": "!", "problem": "✗"}[self.level] + " " + self.text
+
+
+def check_python(version: tuple = tuple(sys.version_info[:3])) -> list[Finding]:
+    shown = ".".join(map(str, version))
+    if tuple(version) < MIN_PYTHON:
+        need = ".".join(map(str, MIN_PYTHON))
+        return [Finding("problem", f"Python {shown}: the course needs {need} or newer; install "
+                                   f"it and make the environment again (`make PYTHON=python3.11 "
+                                   f"setup`)")]
+    return [Finding("ok", f"Python {shown}")]
+
+
+def check_packages(requirements: list[str] | None = None) -> list[Finding]:
+    """Every dependency of the course installed, at a version it accepts."""
+    from packaging.markers import default_environment
+    from packaging.requirements import Requirement
+
+    if requirements is None:
+        requirements = metadata.requires("cnn-course") or []
+    environment = default_environment()
+    problems, versions = [], {}
+    for text in requirements:
+        wanted = Requirement(text)
+        if wanted.marker and not wanted.marker.evaluate(dict(environment, extra="")):
+            continue
+        try:
+            installed = metadata.version(wanted.name)
+        except metadata.PackageNotFoundError:
+            problems.append(Finding("problem", f"{wanted.name} is not installed: {SETUP_HINT}"))
+            continue
+        versions[wanted.name] = installed
+        if not wanted.specifier.contains(installed, prereleases=True):
+            problems.append(Finding("problem", f"{wanted.name} {installed} is installed; the "
+                                               f"course needs {wanted.specifier}: {SETUP_HINT}"))
+    shown = ", ".join(f"{name} {versions[name]}" for name in ("tensorflow", "keras")
+                      if name in versions)
+    return problems or [Finding("ok", f"{len(versions)} packages at the versions the course "
+                                      f"needs ({shown})")]
+
+
+def check_kernel(kernel_name: str = "cnn-course") -> list[Finding]:
+    """The course's Jupyter kernel is registered and runs this environment's Python."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    fix = "run `cnn-course install-kernel`"
+    try:
+        spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel:
+        return [Finding("problem", f"no Jupyter kernel {kernel_name!r}: {fix}")]
+    python = Path(spec.argv[0])
+    if not python.is_file() or python.resolve() != Path(sys.executable).resolve():
+        return [Finding("problem", f"the Jupyter kernel {kernel_name!r} runs {python}, not this "
+                                   f"environment's Python ({sys.executable}): {fix}")]
+    return [Finding("ok", f"Jupyter kernel {kernel_name!r} runs this environment's Python")]
+
+
+def check_extensions(search_path: list[str] | None = None) -> list[Finding]:
+    """JupyterLab has the front-end extensions notebook 08's drawing pad needs."""
+    from jupyter_core.paths import jupyter_path
+
+    folders = [Path(p) for p in (search_path or jupyter_path("labextensions"))]
+    missing = [(name, package) for name, package in NEEDED_EXTENSIONS.items()
+               if not any((folder / name / "package.json").is_file() for folder in folders)]
+    if missing:
+        return [Finding("problem", f"JupyterLab lacks the {name} extension (notebook 08's drawing "
+                                   f"pad needs it): reinstall {package} with `pip install "
+                                   f"--force-reinstall {package}`") for name, package in missing]
+    return [Finding("ok", "JupyterLab has the widget and canvas extensions notebook 08 needs")]
+
+
+def check_data() -> list[Finding]:
+    """The data ``load_mnist`` would use, verified (without downloading anything)."""
+    from helpers import mnist
+    from helpers.downloads import OFFLINE_ENV
+    from helpers.errors import DatasetError
+
+    saved = os.environ.get(OFFLINE_ENV)
+    os.environ[OFFLINE_ENV] = "1"  # a check never downloads
+    try:
+        data = mnist.load_mnist()
+    except DatasetError as exc:
+        return [Finding("problem", f"MNIST: {exc}")]
+    finally:
+        if saved is None:
+            os.environ.pop(OFFLINE_ENV, None)
+        else:
+            os.environ[OFFLINE_ENV] = saved
+    if data.source == "sample":
+        return [Finding("note", "no full MNIST here: the notebooks will download it, or run on "
+                                "the 5,000-digit offline sample; for a classroom run `cnn-course "
+                                "fetch-data` (online) or `cnn-course fetch-data --from DIR`")]
+    return [Finding("ok", f"MNIST: {data.description}, checksums verified")]
+
+
+def check_checkpoints(folder: Path | None = None) -> list[Finding]:
+    """Which checkpoints the notebooks will load, and any that are damaged."""
+    found = checkpoints.available(folder)
+    findings = [Finding("problem", f"checkpoint {error}: delete it, or copy it again with "
+                                   "`cnn-course fetch-data --from DIR`")
+                for error in found.values() if isinstance(error, checkpoints.CheckpointError)]
+    wanted = [name for names in checkpoints.NOTEBOOK_CHECKPOINTS.values() for name in names]
+    missing = [name for name in wanted if not isinstance(found.get(name), dict)]
+    if missing:
+        notebooks = sorted({stem[:2] for stem, names in checkpoints.NOTEBOOK_CHECKPOINTS.items()
+                            if set(names) & set(missing)})
+        findings.append(Finding("note", f"no checkpoint {', '.join(missing)}: notebooks "
+                                        f"{', '.join(notebooks)} will train instead (longer; times "
+                                        "below); run `cnn-course prepare`, or copy them with "
+                                        "`cnn-course fetch-data --from DIR`"))
+    else:
+        findings.append(Finding("ok", f"all {len(wanted)} checkpoints the notebooks use"))
+    return findings
+
+
+def check_disk(folder: Path = paths.COURSE_ROOT, needed: int = MIN_FREE_BYTES) -> list[Finding]:
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        return [Finding("problem", f"{free / 1024 ** 3:.1f} GB free on the course's disk; it "
+                                   f"needs {needed / 1024 ** 3:.0f} GB: free some space")]
+    return [Finding("ok", f"{free / 1024 ** 3:.0f} GB free on the course's disk")]
+
+
+def predicted_minutes(reference_epoch: float, have_checkpoints: bool) -> list[str]:
+    """Each notebook's predicted minutes here, from the reference epochs measured for it."""
+    from helpers.speed import measured_times
+
+    measured = measured_times()
+    full = "full" if have_checkpoints else "full_without_checkpoints"
+    lines = [f"  {'notebook':26s} {'full mode':>10s} {'fast mode':>10s}"]
+    for stem, times in measured["notebooks"].items():
+        lines.append(f"  {stem:26s} {times[full] * reference_epoch / 60:7.1f} min "
+                     f"{times['fast'] * reference_epoch / 60:7.1f} min")
+    total = sum(t[full] for t in measured["notebooks"].values())
+    lines.append(f"  {'all':26s} {total * reference_epoch / 60:7.1f} min")
+    lines.append(f"  (reference epochs per notebook measured by {measured['measured_by']})")
+    return lines
+
+
+def run(probe: bool = True) -> int:
+    """Run every check, print one line each (and the predicted times); the exit code."""
+    findings = []
+    for check in (check_python, check_packages, check_kernel, check_extensions, check_disk,
+                  check_data, check_checkpoints):
+        for finding in check():
+            print(finding.line(), flush=True)
+            findings.append(finding)
+    if probe:
+        from helpers import speed
+        from helpers.startup import start_tensorflow
+
+        start_tensorflow()
+        measured = speed.save(speed.probe())
+        have = all(checkpoints.present(name) for names in checkpoints.NOTEBOOK_CHECKPOINTS.values()
+                   for name in names)
+        print(f"✓ one reference epoch takes {measured.reference_epoch_seconds:.1f} s here; "
+              f"predicted times{'' if have else ' (without checkpoints)'}:")
+        print("\n".join(predicted_minutes(measured.reference_epoch_seconds, have)))
+    problems = [f for f in findings if f.level == "problem"]
+    print(f"\n{len(problems)} problem(s): " + ("fix them, then run `cnn-course doctor` again."
+                                              if problems else "the course will run here."))
+    return 1 if problems else 0

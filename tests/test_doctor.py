@@ -1,0 +1,110 @@
+"""`cnn-course doctor`: each problem it checks is found, in one line with its fix; on a
+machine set up with `make setup` it passes."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from helpers import checkpoints, cli, doctor
+from helpers.paths import DATA_ENV
+
+
+def problems(findings):
+    return [f.text for f in findings if f.level == "problem"]
+
+
+def one_line_with_fix(text, fix):
+    return "\n" not in text and fix in text
+
+
+def test_old_python_is_a_problem_with_its_fix():
+    assert not problems(doctor.check_python((3, 12, 1)))
+    [text] = problems(doctor.check_python((3, 10, 9)))
+    assert "3.10.9" in text and one_line_with_fix(text, "make PYTHON=python3.11 setup")
+
+
+def test_a_missing_or_wrong_package_is_a_problem():
+    assert not problems(doctor.check_packages())  # this environment, as make setup made it
+    found = problems(doctor.check_packages(["no-such-package-here>=1", "numpy<1.0",
+                                            "pytest>=1; python_version < '3'"]))
+    assert len(found) == 2  # the marker excludes the third
+    assert one_line_with_fix(found[0], "pip install -e .") and "not installed" in found[0]
+    assert "numpy" in found[1] and "<1.0" in found[1]
+
+
+class FakeSpec:
+    def __init__(self, python):
+        self.argv = [str(python), "-m", "ipykernel_launcher"]
+
+
+def test_kernel_missing_or_pointing_elsewhere_is_a_problem(monkeypatch, tmp_path):
+    from jupyter_client import kernelspec
+
+    assert not problems(doctor.check_kernel())
+    [text] = problems(doctor.check_kernel("no-such-kernel"))
+    assert one_line_with_fix(text, "cnn-course install-kernel")
+    elsewhere = tmp_path / "python"
+    elsewhere.write_text("")
+    monkeypatch.setattr(kernelspec.KernelSpecManager, "get_kernel_spec",
+                        lambda self, name: FakeSpec(elsewhere))
+    [text] = problems(doctor.check_kernel())
+    assert str(elsewhere) in text and one_line_with_fix(text, "cnn-course install-kernel")
+
+
+def test_missing_lab_extensions_are_problems(tmp_path):
+    assert not problems(doctor.check_extensions())
+    (tmp_path / "ipycanvas").mkdir()
+    (tmp_path / "ipycanvas" / "package.json").write_text("{}")
+    [text] = problems(doctor.check_extensions([str(tmp_path)]))
+    assert "jupyterlab-manager" in text and one_line_with_fix(text, "pip install --force-reinstall ipywidgets")
+
+
+def test_unusable_data_folder_is_a_problem_and_the_sample_a_note(monkeypatch, offline,
+                                                                 tiny_mnist_dir):
+    [note] = doctor.check_data()
+    assert note.level == "note" and "cnn-course fetch-data" in note.text
+    monkeypatch.setenv(DATA_ENV, str(tiny_mnist_dir))
+    [text] = problems(doctor.check_data())
+    assert "checksum" in text and "\n" not in text
+
+
+def test_damaged_checkpoints_are_problems_and_missing_ones_a_note(tmp_path):
+    findings = doctor.check_checkpoints(tmp_path)
+    assert not problems(findings) and "cnn-course prepare" in findings[-1].text
+    (tmp_path / "05_best.json").write_text("{}")
+    [text] = problems(doctor.check_checkpoints(tmp_path))
+    assert "05_best.json" in text and one_line_with_fix(text, "fetch-data --from DIR")
+
+
+def test_too_little_disk_is_a_problem(tmp_path):
+    assert not problems(doctor.check_disk(tmp_path, needed=1))
+    [text] = problems(doctor.check_disk(tmp_path, needed=10 ** 18))
+    assert one_line_with_fix(text, "free some space")
+
+
+def test_predicted_minutes_cover_every_notebook():
+    from helpers.runner import discover
+
+    lines = doctor.predicted_minutes(60.0, have_checkpoints=True)
+    for path in discover():
+        assert any(line.split()[0] == path.stem for line in lines[1:]), path.stem
+
+
+def test_cli_doctor_fails_with_exit_1_on_a_problem(monkeypatch, tiny_mnist_dir, offline, capsys):
+    monkeypatch.setenv(DATA_ENV, str(tiny_mnist_dir))
+    assert cli.main(["doctor", "--no-probe"]) == 1
+    out = capsys.readouterr().out
+    assert "✗ MNIST" in out and "1 problem(s)" in out
+
+
+@pytest.mark.notebook  # starts TensorFlow in a fresh process, as a learner's first command
+def test_doctor_passes_here_with_the_speed_probe(tmp_path):
+    env = {k: v for k, v in __import__("os").environ.items() if k != DATA_ENV}
+    env[checkpoints.CHECKPOINT_ENV] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "helpers.cli", "doctor"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "reference epoch takes" in done.stdout and "0 problem(s)" in done.stdout
+    assert "08_your_own_digits" in done.stdout
