@@ -5,8 +5,9 @@ A checkpoint is a model saved by the course (``NAME.keras``) and its model card
 history and time (seconds and reference epochs), what the run that made it measured,
 versions, date, machine, and the model file's sha256. ``load_or_train`` loads one when its
 settings and data match the notebook's, saying where it came from; otherwise it trains,
-and keeps the result when there was no checkpoint yet (``cnn-course prepare`` replaces
-them). Fast mode keeps its own (``NAME_fast``), as it keeps its own model file.
+and only ``cnn-course prepare`` (which sets ``CNN_COURSE_REBUILD``) keeps what it trains, so a
+learner's experiment never stands in for the prepared checkpoint. Fast mode has its own
+(``NAME_fast``), as it has its own model file.
 """
 from __future__ import annotations
 
@@ -75,6 +76,34 @@ def fingerprint(*arrays) -> str:
     return digest.hexdigest()[:16]
 
 
+def _config_fingerprint(config) -> str:
+    """A short hash of a Keras configuration, without the names Keras numbers as it goes."""
+    def unnamed(value):
+        if isinstance(value, dict):
+            return {k: unnamed(v) for k, v in value.items() if k != "name"}
+        if isinstance(value, (list, tuple)):
+            return [unnamed(v) for v in value]
+        return value
+
+    text = json.dumps(unnamed(config), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def recipe_settings(recipe, epochs: int) -> dict:
+    """What decides a recipe's training, as a checkpoint's settings: its networks, optimizer
+    and augmentation (a fingerprint of each one's configuration), batch size and epochs."""
+    import keras
+
+    builders = recipe.build if isinstance(recipe.build, tuple) else (recipe.build,)
+    return {
+        "recipe": recipe.name, "epochs": epochs, "batch_size": recipe.batch_size,
+        "networks": _config_fingerprint([build().get_config() for build in builders]),
+        "optimizer": _config_fingerprint(keras.optimizers.serialize(recipe.optimizer(1000))),
+        "augmentation": _config_fingerprint(recipe.augment().get_config())
+        if recipe.augment else None,
+    }
+
+
 def data_fingerprint(x, y) -> dict:
     """Enough to tell two training sets apart: their size and a hash of labels and pixels."""
     return {"images": int(len(x)), "sha256": fingerprint(y, x[::max(len(x) // 1000, 1)])}
@@ -90,14 +119,13 @@ def read_card(name: str, folder: Path | None = None) -> dict:
         raise CheckpointError(f"{card_path}: no model card") from None
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{card_path}: unreadable model card ({exc})") from None
-    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT or not card.get("sha256"):
         raise CheckpointError(f"{card_path}: not a model card written by this course")
-    if card.get("sha256"):
-        model_path = folder / f"{name}.keras"
-        if not model_path.is_file():
-            raise CheckpointError(f"{model_path}: missing (its model card is there)")
-        if _sha256(model_path) != card["sha256"]:
-            raise CheckpointError(f"{model_path}: damaged (its sha256 differs from its card's)")
+    model_path = folder / f"{name}.keras"
+    if not model_path.is_file():
+        raise CheckpointError(f"{model_path}: missing (its model card is there)")
+    if _sha256(model_path) != card["sha256"]:
+        raise CheckpointError(f"{model_path}: damaged (its sha256 differs from its card's)")
     return card
 
 
@@ -110,10 +138,37 @@ def present(name: str, fast: bool = False) -> bool:
         return False
 
 
+def notebook_code(stem: str) -> str:
+    """A short hash of a notebook's code cells: a checkpoint made by other code is stale."""
+    cells = json.loads((paths.NOTEBOOK_DIR / f"{stem}.ipynb").read_text())["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    return hashlib.sha256(code.encode()).hexdigest()[:16]
+
+
+def up_to_date(stem: str, fast: bool = False, folder: Path | None = None) -> bool:
+    """Whether every checkpoint of notebook ``stem`` is there, whole, and was made by
+    ``prepare`` from the notebook's present code."""
+    code = notebook_code(stem)
+    try:
+        return all(read_card(full_name(name, fast), folder).get("notebook_code") == code
+                   for name in NOTEBOOK_CHECKPOINTS[stem])
+    except CheckpointError:
+        return False
+
+
+def stamp(stem: str, fast: bool = False) -> None:
+    """Note in each checkpoint of notebook ``stem`` the code that made it (after ``prepare``)."""
+    for name in NOTEBOOK_CHECKPOINTS[stem]:
+        name = full_name(name, fast)
+        card = dict(read_card(name), notebook_code=notebook_code(stem))
+        write_text(checkpoint_dir() / f"{name}.json", json.dumps(card, indent=1) + "\n")
+
+
 def available(folder: Path | None = None) -> dict[str, dict | CheckpointError]:
     """Every checkpoint in ``folder``: its card, or the error that makes it unusable."""
     folder = folder or checkpoint_dir()
-    names = sorted({p.stem for p in folder.glob("*.json")} | {p.stem for p in folder.glob("*.keras")})
+    names = sorted({p.stem for pattern in ("*.json", "*.keras") for p in folder.glob(pattern)
+                    if not p.name.startswith(".")})  # not a file still being written
     found = {}
     for name in names:
         try:
@@ -131,8 +186,8 @@ def copy_verified(source: Path, dest: Path | None = None) -> list[str]:
         if isinstance(card, CheckpointError):
             report.announce(f"Checkpoints: not copying {name}: {card}.")
             continue
-        files = [f"{name}.keras"] if card.get("sha256") else []
-        for file in files + [f"{name}.json"]:  # the card last: a checkpoint is whole or absent
+        (dest / f"{name}.json").unlink(missing_ok=True)  # no old card beside a new model
+        for file in (f"{name}.keras", f"{name}.json"):  # the card last: whole or absent
             with atomic_write(dest / file) as tmp:
                 shutil.copyfile(source / file, tmp)
         read_card(name, dest)
@@ -172,33 +227,51 @@ def describe(card: dict) -> str:
             f"{card['data']['images']:,} training images{took}")
 
 
-def _load(name: str, wanted: dict) -> tuple[Checkpointed | None, str | None]:
-    folder = checkpoint_dir()
-    if not (folder / f"{name}.json").exists():
+def _matching_card(name: str, wanted: dict) -> tuple[dict | None, str | None]:
+    """The card of checkpoint ``name`` if it was made with ``wanted``'s settings and data;
+    else ``None`` and why (``None`` too when there is no checkpoint)."""
+    if not (checkpoint_dir() / f"{name}.json").exists():
         return None, None
     try:
-        card = read_card(name, folder)
+        card = read_card(name)
     except CheckpointError as exc:
         return None, str(exc)
     for key, what in (("data", "training data"), ("settings", "settings")):
         if card.get(key) != wanted[key]:
             return None, f"it was made with other {what} ({card.get(key)}, here {wanted[key]})"
-    model = None
-    if card.get("sha256"):
-        from helpers import export
+    return card, None
 
-        model = export.load_model(folder / f"{name}.keras")
+
+def _load(name: str, wanted: dict) -> tuple[Checkpointed | None, str | None]:
+    from helpers import export
+    from helpers.errors import ModelError
+
+    card, reason = _matching_card(name, wanted)
+    if card is None:
+        return None, reason
+    try:
+        model = export.load_model(checkpoint_dir() / f"{name}.keras")
+    except ModelError as exc:  # another Keras, say: train instead
+        return None, str(exc)
     return Checkpointed(model, card["history"], card["epoch_seconds"], card, loaded=True), None
 
 
-def save(name: str, run, card: dict) -> dict:
-    """Write ``run``'s model (if any) and then its card into the checkpoint folder."""
-    folder = checkpoint_dir()
-    card = dict(card, format=CARD_FORMAT, sha256=None)
-    if getattr(run, "model", None) is not None:
-        from helpers import export
+def will_load(name: str, settings: dict, data, *, fast: bool = False, use: bool = True) -> bool:
+    """Whether ``load_or_train`` with these arguments will load rather than train."""
+    if not use or _rebuilding():
+        return False
+    wanted = {"settings": settings, "data": data_fingerprint(*data)}
+    return _matching_card(full_name(name, fast), wanted)[0] is not None
 
-        card["sha256"] = _sha256(export.save_model(run.model, folder / f"{name}.keras"))
+
+def save(name: str, run, card: dict) -> dict:
+    """Write ``run``'s model and then its card into the checkpoint folder."""
+    from helpers import export
+
+    folder = checkpoint_dir()
+    (folder / f"{name}.json").unlink(missing_ok=True)  # no old card beside a new model
+    model_file = export.save_model(run.model, folder / f"{name}.keras")
+    card = dict(card, format=CARD_FORMAT, sha256=_sha256(model_file))
     write_text(folder / f"{name}.json", json.dumps(card, indent=1) + "\n")
     return card
 
@@ -217,7 +290,7 @@ def _new_card(name: str, what: str, wanted: dict, run) -> dict:
         "training_seconds": round(seconds, 1),
         "reference_epochs": round(seconds / speed.reference_epoch_seconds(), 2),
         "measured": {},
-        "made_by": "cnn-course prepare" if _rebuilding() else "a notebook run",
+        "made_by": "cnn-course prepare",
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores ({platform.node()})",
         "versions": {"python": platform.python_version(), "keras": keras.__version__},
         "date": dt.datetime.now().isoformat(timespec="seconds"),
@@ -228,7 +301,7 @@ def load_or_train(name: str, what: str, settings: dict, data, train: Callable, *
                   fast: bool = False, use: bool = True) -> Checkpointed:
     """Checkpoint ``name`` when it matches ``settings`` and the training ``data`` (x, y);
     otherwise ``train()`` (a ``TrainingRun`` or anything with ``model``, ``history`` and
-    ``epoch_seconds``), kept as the checkpoint when there was none. ``use=False`` trains."""
+    ``epoch_seconds``), kept as the checkpoint when ``prepare`` runs. ``use=False`` trains."""
     name = full_name(name, fast)
     wanted = {"settings": settings, "data": data_fingerprint(*data)}
     if use and not _rebuilding():
@@ -245,7 +318,7 @@ def load_or_train(name: str, what: str, settings: dict, data, train: Callable, *
 
 def _keep(name: str, what: str, wanted: dict, run, measured: dict | None = None) -> Checkpointed:
     result = Checkpointed(run.model, run.history, list(run.epoch_seconds))
-    if _rebuilding() or not (checkpoint_dir() / f"{name}.json").exists():
+    if _rebuilding():
         card = _new_card(name, what, wanted, run)
         card["measured"] = {k: float(v) for k, v in (measured or {}).items()}
         result.card = save(name, run, card)
@@ -254,13 +327,13 @@ def _keep(name: str, what: str, wanted: dict, run, measured: dict | None = None)
 
 
 def keep(name: str, what: str, run, data, measured: dict, *, fast: bool = False) -> None:
-    """Keep a finished training as checkpoint ``name`` (when there is none yet, or when
-    ``prepare`` rebuilds), with what was measured on it: what a learner catches up from."""
+    """Keep a finished training as checkpoint ``name`` when ``prepare`` runs, with what was
+    measured on it: what a learner catches up from."""
     _keep(full_name(name, fast), what, {"settings": {}, "data": data_fingerprint(*data)},
           run, measured)
 
 
-def measured(result: Checkpointed, key: str, value: float) -> float:
+def record_measurement(result: Checkpointed, key: str, value: float) -> float:
     """Note what a run measured on its checkpoint's model: kept in a new card; compared with
     the card's value when the checkpoint was loaded. Returns ``value``."""
     if result.loaded:
@@ -276,7 +349,7 @@ def measured(result: Checkpointed, key: str, value: float) -> float:
 
 def catch_up(dest: Path | None = None, fast: bool = False) -> Path:
     """Put notebook 03's model where notebooks 04 and 08 look (``models/``), from its
-    checkpoint, with its model card; returns the model's path."""
+    checkpoint (verified), with its model card; returns the model's path."""
     name = full_name(CATCH_UP, fast)
     try:
         card = read_card(name)
@@ -287,7 +360,7 @@ def catch_up(dest: Path | None = None, fast: bool = False) -> Path:
     with atomic_write(dest) as tmp:
         shutil.copyfile(checkpoint_dir() / f"{name}.keras", tmp)
     write_text(dest.with_suffix(".json"), json.dumps(card, indent=1) + "\n")
-    measured = ", ".join(f"{k} {v:.2%}" for k, v in card.get("measured", {}).items())
+    scores = ", ".join(f"{k} {v:.2%}" for k, v in card.get("measured", {}).items())
     report.announce(f"Caught up: notebook 03's model ({describe(card)}"
-                    f"{'; ' + measured if measured else ''}) is now at {dest}.")
+                    f"{'; ' + scores if scores else ''}) is now at {dest}.")
     return dest

@@ -2,16 +2,18 @@
 (``cnn-course install-kernel``)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from helpers import checkpoints, report
 from helpers.checkpoints import CheckpointError, full_name
+from helpers.paths import environment
+
 
 def notebooks_to_prepare(fast: bool = False, force: bool = False) -> list[str]:
-    """The notebooks whose checkpoints are missing or damaged (all of them with ``force``)."""
-    return [stem for stem, names in checkpoints.NOTEBOOK_CHECKPOINTS.items()
-            if force or not all(checkpoints.present(n, fast) for n in names)]
+    """The notebooks whose checkpoints are missing, damaged or made by other code (all of
+    them with ``force``)."""
+    return [stem for stem in checkpoints.NOTEBOOK_CHECKPOINTS
+            if force or not checkpoints.up_to_date(stem, fast)]
 
 
 def prepare(out_dir: Path, fast: bool = False, force: bool = False) -> dict:
@@ -22,27 +24,23 @@ def prepare(out_dir: Path, fast: bool = False, force: bool = False) -> dict:
     todo = notebooks_to_prepare(fast, force)
     for stem in checkpoints.NOTEBOOK_CHECKPOINTS:
         if stem not in todo:
-            report.announce(f"{stem}: its checkpoints are all in {checkpoints.checkpoint_dir()} "
-                            "(--force makes them again)")
+            report.announce(f"{stem}: its checkpoints are all in {checkpoints.checkpoint_dir()}, "
+                            "made from its present code (--force makes them again)")
     if not todo:
         return {}
     report.announce(f"Making the checkpoints of {', '.join(todo)}: each notebook runs in full "
                     "and keeps its long trainings.")
-    previous = os.environ.get(checkpoints.REBUILD_ENV)
-    os.environ[checkpoints.REBUILD_ENV] = "1"
-    try:
+    with environment(**{checkpoints.REBUILD_ENV: "1"}):
         results = run_course(out_dir=out_dir, fast=fast, only=[stem[:2] for stem in todo],
                              targets=False)
-    finally:
-        if previous is None:
-            os.environ.pop(checkpoints.REBUILD_ENV, None)
-        else:
-            os.environ[checkpoints.REBUILD_ENV] = previous
     missing = [full_name(n, fast) for stem in todo if results[stem].status == "ok"
                for n in checkpoints.NOTEBOOK_CHECKPOINTS[stem] if not checkpoints.present(n, fast)]
     if missing:
         raise CheckpointError(f"the notebooks ran but did not keep {', '.join(missing)}; "
                               f"see the executed notebooks in {out_dir}")
+    for stem in todo:
+        if results[stem].status == "ok":
+            checkpoints.stamp(stem, fast)
     return results
 
 

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from helpers import commands, paths
-from helpers.commands import positive_int
 from helpers.errors import CourseError, UsageError
 from helpers.recipes import RECIPES
 
@@ -18,6 +17,17 @@ EXIT_CODES = """exit codes (every command):
   2    the command line was wrong (an unknown option, a bad value, an output path that
        cannot be written): refused before any work started
   130  interrupted (Ctrl-C)"""
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1, with a message that says so."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         "catch-up", help="put notebook 03's model where notebooks 04 and 08 look, from its "
                          "checkpoint")
     catch.add_argument("--fast", action="store_true", help="fast mode's model")
+    catch.add_argument("--force", action="store_true", help="replace a model already there")
     catch.add_argument("--out", type=Path,
                        help=f"where to put it (default: {paths.model_path()})")
     catch.set_defaults(handler=commands.catch_up)

@@ -171,17 +171,6 @@ def predict(args: argparse.Namespace) -> int:
     return 1 if any("error" in r for r in results) else 0
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1, with a message that says so."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def prepare(args: argparse.Namespace) -> int:
     from helpers import classroom
 
@@ -204,6 +193,8 @@ def catch_up(args: argparse.Namespace) -> int:
 
     out = files.check_output_file(args.out or paths.model_path(args.fast), ".keras",
                                   what="--out")
+    if out.exists() and not args.force:
+        raise UsageError(f"there is a model at {out} already (yours?); --force replaces it.")
     checkpoints.catch_up(out, fast=args.fast)
     return 0
 
@@ -222,10 +213,9 @@ def doctor(args: argparse.Namespace) -> int:
 
 
 def speed(args: argparse.Namespace) -> int:
-    quiet_tensorflow()
     from helpers import speed as unit
 
-    measured = unit.save(unit.probe())
+    measured = unit.measure()
     print(f"one reference epoch: {measured.reference_epoch_seconds:.1f} s on this machine "
           f"(predicted from a {measured.probe_seconds:.1f} s probe: "
           f"{measured.train_step_seconds * 1000:.1f} ms per training step of 32 images, "

@@ -7,7 +7,8 @@ notebook's minutes here from the reference epochs measured for the course.
 """
 from __future__ import annotations
 
-import os
+import contextlib
+import io
 import shutil
 import sys
 from dataclasses import dataclass
@@ -50,7 +51,11 @@ def check_packages(requirements: list[str] | None = None) -> list[Finding]:
     from packaging.requirements import Requirement
 
     if requirements is None:
-        requirements = metadata.requires("cnn-course") or []
+        try:
+            requirements = metadata.requires("cnn-course") or []
+        except metadata.PackageNotFoundError:
+            return [Finding("problem", f"the course is not installed in this environment: "
+                                       f"{SETUP_HINT}")]
     environment = default_environment()
     problems, versions = [], {}
     for text in requirements:
@@ -81,8 +86,10 @@ def check_kernel(kernel_name: str = "cnn-course") -> list[Finding]:
         spec = KernelSpecManager().get_kernel_spec(kernel_name)
     except NoSuchKernel:
         return [Finding("problem", f"no Jupyter kernel {kernel_name!r}: {fix}")]
+    from helpers.runner import runs_this_python
+
     python = Path(spec.argv[0])
-    if not python.is_file() or python.resolve() != Path(sys.executable).resolve():
+    if not python.is_file() or not runs_this_python(spec.argv[0]):
         return [Finding("problem", f"the Jupyter kernel {kernel_name!r} runs {python}, not this "
                                    f"environment's Python ({sys.executable}): {fix}")]
     return [Finding("ok", f"Jupyter kernel {kernel_name!r} runs this environment's Python")]
@@ -108,17 +115,11 @@ def check_data() -> list[Finding]:
     from helpers.downloads import OFFLINE_ENV
     from helpers.errors import DatasetError
 
-    saved = os.environ.get(OFFLINE_ENV)
-    os.environ[OFFLINE_ENV] = "1"  # a check never downloads
-    try:
-        data = mnist.load_mnist()
+    try:  # a check never downloads, and says nothing but its finding
+        with paths.environment(**{OFFLINE_ENV: "1"}), contextlib.redirect_stdout(io.StringIO()):
+            data = mnist.load_mnist()
     except DatasetError as exc:
         return [Finding("problem", f"MNIST: {exc}")]
-    finally:
-        if saved is None:
-            os.environ.pop(OFFLINE_ENV, None)
-        else:
-            os.environ[OFFLINE_ENV] = saved
     if data.source == "sample":
         return [Finding("note", "no full MNIST here: the notebooks will download it, or run on "
                                 "the 5,000-digit offline sample; for a classroom run `cnn-course "
@@ -132,17 +133,17 @@ def check_checkpoints(folder: Path | None = None) -> list[Finding]:
     findings = [Finding("problem", f"checkpoint {error}: delete it, or copy it again with "
                                    "`cnn-course fetch-data --from DIR`")
                 for error in found.values() if isinstance(error, checkpoints.CheckpointError)]
-    wanted = [name for names in checkpoints.NOTEBOOK_CHECKPOINTS.values() for name in names]
-    missing = [name for name in wanted if not isinstance(found.get(name), dict)]
-    if missing:
-        notebooks = sorted({stem[:2] for stem, names in checkpoints.NOTEBOOK_CHECKPOINTS.items()
-                            if set(names) & set(missing)})
-        findings.append(Finding("note", f"no checkpoint {', '.join(missing)}: notebooks "
-                                        f"{', '.join(notebooks)} will train instead (longer; times "
-                                        "below); run `cnn-course prepare`, or copy them with "
-                                        "`cnn-course fetch-data --from DIR`"))
+    stale = [stem[:2] for stem in checkpoints.NOTEBOOK_CHECKPOINTS
+             if not checkpoints.up_to_date(stem, folder=folder)]
+    if stale:
+        findings.append(Finding("note", f"notebooks {', '.join(stale)} have no checkpoints made "
+                                        "from their present code: they will train instead "
+                                        "(longer; times below); run `cnn-course prepare`, or copy "
+                                        "them with `cnn-course fetch-data --from DIR`"))
     else:
-        findings.append(Finding("ok", f"all {len(wanted)} checkpoints the notebooks use"))
+        findings.append(Finding("ok", "the checkpoints of notebooks "
+                                      f"{', '.join(s[:2] for s in checkpoints.NOTEBOOK_CHECKPOINTS)}"
+                                      ", made from their present code"))
     return findings
 
 
@@ -170,25 +171,39 @@ def predicted_minutes(reference_epoch: float, have_checkpoints: bool) -> list[st
     return lines
 
 
+def _speed() -> list[Finding]:
+    from helpers import speed
+
+    reference = speed.measure().reference_epoch_seconds
+    have = all(checkpoints.up_to_date(stem) for stem in checkpoints.NOTEBOOK_CHECKPOINTS)
+    lines = [f"✓ one reference epoch takes {reference:.1f} s here; predicted times"
+             f"{'' if have else ' (without checkpoints)'}:", *predicted_minutes(reference, have)]
+    return [Finding("ok", "\n".join(lines))]
+
+
+def _guarded(check) -> list[Finding]:
+    """A check's findings; a check that fails in itself is a problem, in one line."""
+    try:
+        return check()
+    except Exception as exc:  # whatever broke, the learner gets one line, not a traceback
+        what = check.__name__.removeprefix("check_").strip("_")
+        return [Finding("problem", f"checking the {what} failed ({type(exc).__name__}: "
+                                   f"{str(exc).splitlines()[0] if str(exc) else ''}): "
+                                   f"{SETUP_HINT}")]
+
+
 def run(probe: bool = True) -> int:
     """Run every check, print one line each (and the predicted times); the exit code."""
     findings = []
     for check in (check_python, check_packages, check_kernel, check_extensions, check_disk,
                   check_data, check_checkpoints):
-        for finding in check():
+        for finding in _guarded(check):
             print(finding.line(), flush=True)
             findings.append(finding)
     if probe:
-        from helpers import speed
-        from helpers.startup import start_tensorflow
-
-        start_tensorflow()
-        measured = speed.save(speed.probe())
-        have = all(checkpoints.present(name) for names in checkpoints.NOTEBOOK_CHECKPOINTS.values()
-                   for name in names)
-        print(f"✓ one reference epoch takes {measured.reference_epoch_seconds:.1f} s here; "
-              f"predicted times{'' if have else ' (without checkpoints)'}:")
-        print("\n".join(predicted_minutes(measured.reference_epoch_seconds, have)))
+        [finding] = _guarded(_speed)
+        findings.append(finding)
+        print(finding.text if finding.level == "ok" else finding.line(), flush=True)
     problems = [f for f in findings if f.level == "problem"]
     print(f"\n{len(problems)} problem(s): " + ("fix them, then run `cnn-course doctor` again."
                                               if problems else "the course will run here."))

@@ -1,4 +1,7 @@
-"""Where the course keeps things, relative to the course folder (the one holding README.md)."""
+"""Where the course keeps things, relative to the course folder (the one holding README.md),
+and setting environment variables for a while."""
+import contextlib
+import os
 from pathlib import Path
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
@@ -17,3 +20,18 @@ def model_path(fast: bool = False) -> Path:
     A fast-mode run saves to its own file, so a quick test never replaces a real model.
     """
     return MODEL_DIR / ("mnist_cnn_fast.keras" if fast else "mnist_cnn.keras")
+
+
+@contextlib.contextmanager
+def environment(**variables: str):
+    """Set environment variables for the block, then put back what was there."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

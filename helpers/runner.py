@@ -20,7 +20,7 @@ from pathlib import Path
 from helpers import report, speed
 from helpers.errors import UsageError
 from helpers.files import atomic_write, check_output_dir, write_text
-from helpers.paths import BUILD_DIR, NOTEBOOK_DIR
+from helpers.paths import BUILD_DIR, NOTEBOOK_DIR, environment
 from helpers.run_report import ANNOUNCE_ABOVE, format_report, format_targets
 
 KERNEL_NAME = "cnn-course"
@@ -61,13 +61,19 @@ def discover(notebook_dir: Path = NOTEBOOK_DIR, only: list[str] | None = None) -
     return notebooks
 
 
+def runs_this_python(kernel_python: str) -> bool:
+    """Whether a kernel's interpreter is this environment's: the same folder of programs (not
+    resolved, since every virtual environment's python links to the same base interpreter)."""
+    return Path(kernel_python).absolute().parent == Path(sys.executable).absolute().parent
+
+
 def ensure_kernel() -> str:
     """Register the course's Jupyter kernel for this interpreter if it is not already."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     try:
         spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
-        if Path(spec.argv[0]).resolve() == Path(sys.executable).resolve():
+        if runs_this_python(spec.argv[0]):
             return KERNEL_NAME
     except NoSuchKernel:
         pass
@@ -144,7 +150,6 @@ def run_notebook(path: Path, out_dir: Path, fast: bool = False) -> NotebookResul
 
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / path.name
-    previous = os.environ.get(report.METRICS_ENV)
     started = time.monotonic()
     error = None
     # Sockets and the metrics file in a scratch folder; the executed notebook and the kernel's
@@ -152,8 +157,7 @@ def run_notebook(path: Path, out_dir: Path, fast: bool = False) -> NotebookResul
     with tempfile.TemporaryDirectory(prefix="cnn-course-run-") as scratch, \
             atomic_write(out_dir / f"{path.stem}.kernel.log") as log_path:
         metrics_file = Path(scratch) / "metrics.json"
-        os.environ[report.METRICS_ENV] = str(metrics_file)
-        try:
+        with environment(**{report.METRICS_ENV: str(metrics_file)}):
             with _heartbeat(path.stem, started), open(log_path, "w") as log, \
                     atomic_write(executed) as partial:
                 try:
@@ -167,11 +171,6 @@ def run_notebook(path: Path, out_dir: Path, fast: bool = False) -> NotebookResul
                 if partial.stat().st_size == 0:  # the kernel never started: nothing to keep
                     partial.unlink()
                     executed.unlink(missing_ok=True)
-        finally:
-            if previous is None:
-                os.environ.pop(report.METRICS_ENV, None)
-            else:
-                os.environ[report.METRICS_ENV] = previous
         seconds = round(time.monotonic() - started, 2)
         recorded = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
         if log_path.stat().st_size == 0:  # the kernel said nothing: no log to keep
@@ -227,42 +226,27 @@ def run_course(
     probe = measure_speed(announce=True)
     report.announce(f"Running {len(notebooks)} notebook(s) in {mode} mode into {out_dir}/")
     results: dict[str, NotebookResult] = {}
-    previous = os.environ.get(speed.SPEED_ENV)
-    try:
-        for i, path in enumerate(notebooks, 1):
-            report.announce(f"[{i}/{len(notebooks)}] {path.stem} ...")
-            os.environ[speed.SPEED_ENV] = str(probe)  # the notebook's estimates use the last probe
+    for i, path in enumerate(notebooks, 1):
+        report.announce(f"[{i}/{len(notebooks)}] {path.stem} ...")
+        with environment(**{speed.SPEED_ENV: str(probe)}):  # the notebook's estimates use it
             result = run_notebook(path, out_dir, fast)
-            after = measure_speed()
-            results[path.stem] = in_reference_epochs(result, out_dir / path.name,
-                                                     (probe + after) / 2)
-            probe = after
-            outcome = "ok" if result.status == "ok" else f"FAILED at {result.error}"
-            report.announce(f"[{i}/{len(notebooks)}] {path.stem}: {outcome} ({result.seconds:.1f} s"
-                            f" = {result.reference_epochs:.1f} reference epochs of "
-                            f"{result.reference_epoch_seconds:.1f} s)")
-            _write_outputs(results, out_dir, mode, targets)
-    finally:
-        _restore(speed.SPEED_ENV, previous)
+        after = measure_speed()
+        results[path.stem] = in_reference_epochs(result, out_dir / path.name, (probe + after) / 2)
+        probe = after
+        outcome = "ok" if result.status == "ok" else f"FAILED at {result.error}"
+        report.announce(f"[{i}/{len(notebooks)}] {path.stem}: {outcome} ({result.seconds:.1f} s"
+                        f" = {result.reference_epochs:.1f} reference epochs of "
+                        f"{result.reference_epoch_seconds:.1f} s)")
+        _write_outputs(results, out_dir, mode, targets)
     _write_outputs(results, out_dir, mode, targets)
     if targets:
         report.announce(format_targets(results, mode))
     return results
 
 
-def _restore(name: str, value: str | None) -> None:
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
-
-
 def measure_speed(announce: bool = False) -> float:
     """Probe this machine's reference epoch (a few seconds); say what it is if asked."""
-    from helpers.startup import start_tensorflow
-
-    start_tensorflow()
-    measured = speed.save(speed.probe())
+    measured = speed.measure()
     if announce:
         report.announce(
             f"One reference epoch (the article's recipe: 60,000 images at batch 32, then 10,000 "

@@ -22,15 +22,20 @@ def device_summary() -> str:
 
 
 def setup(seed: int = 42) -> int:
-    """Start TensorFlow quietly, seed Python, NumPy and TensorFlow, set the course's plot
-    style, and print a one-line banner; returns the seed."""
+    """Start TensorFlow quietly, learn this machine's reference epoch (so that no later probe
+    draws random numbers), seed Python, NumPy and TensorFlow, set the course's plot style,
+    and print a one-line banner; returns the seed."""
     tf = start_tensorflow()
     import keras
 
+    from helpers import speed
+
+    reference = speed.reference_epoch_seconds()
     keras.utils.set_random_seed(seed)
     plots.use_course_style()
     announce(
         f"Python {platform.python_version()} | TensorFlow {tf.__version__} | "
-        f"Keras {keras.__version__} | {device_summary()} | seed {seed}"
+        f"Keras {keras.__version__} | {device_summary()} | seed {seed} | "
+        f"one reference epoch ≈ {reference:.0f} s"
     )
     return seed

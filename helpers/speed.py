@@ -99,6 +99,14 @@ def measure_reference_epoch() -> float:
     return time.perf_counter() - t0
 
 
+def measure() -> Speed:
+    """Start TensorFlow quietly, probe, and keep the result (``save``)."""
+    from helpers.startup import start_tensorflow
+
+    start_tensorflow()
+    return save(probe())
+
+
 def save(speed: Speed) -> Speed:
     """Keep a probe's result for the notebooks opened on this machine in the next hour."""
     write_text(CACHE_PATH, json.dumps(asdict(speed), indent=2) + "\n")
@@ -126,7 +134,7 @@ def reference_epoch_seconds() -> float:
     if cached is not None:
         return cached
     report.announce("Measuring this machine's speed (a few seconds, once an hour)...")
-    return save(probe()).reference_epoch_seconds
+    return measure().reference_epoch_seconds
 
 
 def measured_times() -> dict:

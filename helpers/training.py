@@ -130,8 +130,8 @@ def load_or_train(path: str | Path, train_data, val_data=None, recipe: str = "se
     recipe = get_recipe(recipe)
     epochs = epochs or recipe.epochs
     speed.announce_long(
-        f"No model at {path} yet (notebook 03 saves one, `cnn-course catch-up` copies its "
-        f"checkpoint): training one now with the {recipe.name!r} recipe",
+        f"No model at {path} yet (notebook 03 saves one), and no checkpoint of it to catch up "
+        f"from: training one now with the {recipe.name!r} recipe",
         reference_epochs=epochs * len(train_data[0]) / speed.TRAIN_IMAGES * recipe.epoch_cost,
         source=recipe.cost_source)
     run = train(recipe, train_data, val_data, epochs=epochs)

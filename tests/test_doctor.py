@@ -45,8 +45,9 @@ def test_kernel_missing_or_pointing_elsewhere_is_a_problem(monkeypatch, tmp_path
     assert not problems(doctor.check_kernel())
     [text] = problems(doctor.check_kernel("no-such-kernel"))
     assert one_line_with_fix(text, "cnn-course install-kernel")
-    elsewhere = tmp_path / "python"
-    elsewhere.write_text("")
+    elsewhere = tmp_path / "other-env" / "bin" / "python"   # another environment's python,
+    elsewhere.parent.mkdir(parents=True)                    # a link to the same interpreter
+    elsewhere.symlink_to(sys.executable)
     monkeypatch.setattr(kernelspec.KernelSpecManager, "get_kernel_spec",
                         lambda self, name: FakeSpec(elsewhere))
     [text] = problems(doctor.check_kernel())
@@ -73,6 +74,7 @@ def test_unusable_data_folder_is_a_problem_and_the_sample_a_note(monkeypatch, of
 def test_damaged_checkpoints_are_problems_and_missing_ones_a_note(tmp_path):
     findings = doctor.check_checkpoints(tmp_path)
     assert not problems(findings) and "cnn-course prepare" in findings[-1].text
+    assert findings[-1].level == "note"
     (tmp_path / "05_best.json").write_text("{}")
     [text] = problems(doctor.check_checkpoints(tmp_path))
     assert "05_best.json" in text and one_line_with_fix(text, "fetch-data --from DIR")
