@@ -32,7 +32,7 @@ fast: setup          ## run every notebook in fast mode (a few minutes)
 # The notebooks nbval runs exactly as a learner opens them (full mode; nothing trains in them).
 AS_OPENED := notebooks/01_data.ipynb notebooks/02_building_blocks.ipynb
 
-test: setup          ## the test suite: helpers, CLI, every notebook in fast mode (~8 min)
+test: setup          ## the test suite: helpers, CLI, doctor, checkpoints, every notebook in fast mode (~10 min)
 	$(BIN)/python -m pytest
 	CNN_COURSE_OFFLINE=1 $(BIN)/python -m pytest --nbval-lax $(AS_OPENED)
 

@@ -41,15 +41,14 @@ def _number(value: float) -> str:
 
 
 def _reference_line(results: dict) -> str:
-    probed = [r.reference_epoch_seconds for r in results.values() if r.reference_epoch_seconds]
-    if not probed:
+    probes = next((r.probes for r in results.values() if r.probes), [])
+    if not probes:
         return "No reference epoch was measured."
-    spread = (f"{min(probed):.1f} s" if max(probed) - min(probed) < 0.05 else
-              f"from {min(probed):.1f} to {max(probed):.1f} s")
+    mean = sum(probes) / len(probes)
     return ("One reference epoch (the article's recipe, one epoch of 60,000 images and an "
-            f"evaluation of 10,000) took {spread} on this machine during the run. It is probed "
-            "before and after each notebook, and each notebook is measured against the mean of "
-            "its two probes.")
+            f"evaluation of 10,000) took {mean:.1f} s on this machine: the mean of {len(probes)} "
+            f"probes, one before the first notebook and one after each "
+            f"({min(probes):.1f} to {max(probes):.1f} s).")
 
 
 def format_report(results: dict, mode: str, targets: bool = True) -> str:
@@ -64,13 +63,12 @@ def format_report(results: dict, mode: str, targets: bool = True) -> str:
         "",
         _reference_line(results),
         "",
-        "| notebook | status | seconds | reference epochs (of s) | longest cell | data | metrics |",
+        "| notebook | status | seconds | reference epochs | longest cell | data | metrics |",
         "| --- | --- | ---: | ---: | --- | --- | --- |",
     ]
     for stem, r in results.items():
         metrics = ", ".join(f"{k} = {_number(v)}" for k, v in r.metrics.items()) or "-"
-        epochs = (f"{r.reference_epochs:.1f} ({r.reference_epoch_seconds:.1f})"
-                  if r.reference_epochs is not None else "-")
+        epochs = f"{r.reference_epochs:.1f}" if r.reference_epochs is not None else "-"
         cell = r.longest_cell
         longest = "-" if not cell else (
             f"In [{cell['cell']}]: {cell['seconds']:.0f} s"

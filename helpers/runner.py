@@ -38,7 +38,8 @@ class NotebookResult:
     data_source: str | None = None
     metrics: dict = field(default_factory=dict)
     error: str | None = None
-    reference_epoch_seconds: float | None = None  # this machine's, probed around the notebook
+    reference_epoch_seconds: float | None = None  # this machine's: the mean of the run's probes
+    probes: list = field(default_factory=list)    # every probe of the run, in seconds
     reference_epochs: float | None = None   # the notebook's seconds in those reference epochs
     longest_cell: dict | None = None        # {"cell", "seconds", "reference_epochs", "announced"}
     long_cells: list = field(default_factory=list)  # every cell over ANNOUNCE_ABOVE, the same way
@@ -221,23 +222,28 @@ def run_course(
     out_dir = check_output_dir(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     mode = "fast" if fast else "full"
-    # A machine's speed drifts (a laptop warms up, a shared one gets busy): the reference epoch
-    # is probed before and after every notebook, which is measured against their mean.
-    probe = measure_speed(announce=True)
+    # A machine's speed drifts and swings (a laptop warms up, a shared one gets busy), and a
+    # probe lasts seconds: probed before the first notebook and after each, every notebook is
+    # measured against the mean of all the run's probes (the mean so far while it runs).
+    probes = [measure_speed(announce=True)]
     report.announce(f"Running {len(notebooks)} notebook(s) in {mode} mode into {out_dir}/")
     results: dict[str, NotebookResult] = {}
     for i, path in enumerate(notebooks, 1):
         report.announce(f"[{i}/{len(notebooks)}] {path.stem} ...")
-        with environment(**{speed.SPEED_ENV: str(probe)}):  # the notebook's estimates use it
+        with environment(**{speed.SPEED_ENV: str(probes[-1])}):  # its estimates use the last
             result = run_notebook(path, out_dir, fast)
-        after = measure_speed()
-        results[path.stem] = in_reference_epochs(result, out_dir / path.name, (probe + after) / 2)
-        probe = after
+        probes.append(measure_speed())
+        results[path.stem] = in_reference_epochs(result, out_dir / path.name,
+                                                 sum(probes) / len(probes))
         outcome = "ok" if result.status == "ok" else f"FAILED at {result.error}"
         report.announce(f"[{i}/{len(notebooks)}] {path.stem}: {outcome} ({result.seconds:.1f} s"
                         f" = {result.reference_epochs:.1f} reference epochs of "
                         f"{result.reference_epoch_seconds:.1f} s)")
         _write_outputs(results, out_dir, mode, targets)
+    reference = sum(probes) / len(probes)
+    for stem, result in results.items():
+        in_reference_epochs(result, out_dir / f"{stem}.ipynb", reference)
+        result.probes = [round(p, 2) for p in probes]
     _write_outputs(results, out_dir, mode, targets)
     if targets:
         report.announce(format_targets(results, mode))
