@@ -1,13 +1,10 @@
-"""Checkpoints: long trainings a notebook reuses instead of repeating them in class.
-
-A checkpoint is a model saved by the course (``NAME.keras``) and its model card
-(``NAME.json``): what it is, the settings and data it was trained with, its training
-history and time (seconds and reference epochs), what the run that made it measured,
-versions, date, machine, and the model file's sha256. ``load_or_train`` loads one when its
-settings and data match the notebook's, saying where it came from; otherwise it trains,
-and only ``cnn-course prepare`` (which sets ``CNN_COURSE_REBUILD``) keeps what it trains, so a
-learner's experiment never stands in for the prepared checkpoint. Fast mode has its own
-(``NAME_fast``), as it has its own model file.
+"""Checkpoints in a notebook: a long training loaded from its checkpoint when its settings
+and data match the notebook's, saying where it came from; otherwise trained, and kept only
+when ``cnn-course prepare`` runs the notebook (it sets ``CNN_COURSE_REBUILD``), so that a
+learner's experiment never stands in for a prepared checkpoint. A model card holds what the
+checkpoint is, its settings and data (fingerprints), its curves and times (seconds and
+reference epochs), what its run measured, versions, date, machine and the model's sha256.
+Fast mode has its own (``NAME_fast``). The folder itself is ``helpers.checkpoint_store``.
 """
 from __future__ import annotations
 
@@ -16,54 +13,16 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
-from helpers import paths, report
-from helpers.errors import CourseError
-from helpers.files import atomic_write, write_text
-
-CHECKPOINT_ENV = "CNN_COURSE_CHECKPOINTS"  # another checkpoint folder (the tests use their own)
-REBUILD_ENV = "CNN_COURSE_REBUILD"         # "1": train and replace (what `prepare` sets)
-CARD_FORMAT = 1
-
-# The checkpoints each notebook uses (and `cnn-course prepare` makes by running it).
-# 03_mnist_cnn is notebook 03's final model: notebooks 04 and 08 catch up from it.
-NOTEBOOK_CHECKPOINTS = {
-    "03_build_and_train": ("03_cosine_decay", "03_mnist_cnn"),
-    "05_data_augmentation": ("05_best",),
-    "07_architectures": tuple(f"07_{slug}" for slug in (
-        "article", "batch_norm", "global_avg_pool", "small_resnet", "inception_style",
-        "depthwise_separable")),
-}
-CATCH_UP = "03_mnist_cnn"
-
-
-GET_CHECKPOINTS = ("run `cnn-course prepare` (it trains them), or copy them from a prepared "
-                   "folder with `cnn-course fetch-data --from DIR`")
-
-
-class CheckpointError(CourseError):
-    """A checkpoint is damaged, incomplete or not one the course wrote."""
-
-
-def checkpoint_dir() -> Path:
-    """Where checkpoints live: ``$CNN_COURSE_CHECKPOINTS``, or the course's ``checkpoints/``."""
-    return Path(os.environ.get(CHECKPOINT_ENV) or paths.CHECKPOINT_DIR)
-
-
-def full_name(name: str, fast: bool = False) -> str:
-    return f"{name}_fast" if fast else name
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from helpers import report
+from helpers.checkpoint_store import (
+    CARD_FORMAT, CheckpointError, file_sha256, checkpoint_dir, describe, full_name, read_card,
+    rebuilding,
+)
+from helpers.files import write_text
+from helpers.training import TrainingRun
 
 
 def fingerprint(*arrays) -> str:
@@ -109,122 +68,12 @@ def data_fingerprint(x, y) -> dict:
     return {"images": int(len(x)), "sha256": fingerprint(y, x[::max(len(x) // 1000, 1)])}
 
 
-def read_card(name: str, folder: Path | None = None) -> dict:
-    """The model card of checkpoint ``name``, verified against its model file."""
-    folder = folder or checkpoint_dir()
-    card_path = folder / f"{name}.json"
-    try:
-        card = json.loads(card_path.read_text())
-    except FileNotFoundError:
-        raise CheckpointError(f"{card_path}: no model card") from None
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{card_path}: unreadable model card ({exc})") from None
-    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT or not card.get("sha256"):
-        raise CheckpointError(f"{card_path}: not a model card written by this course")
-    model_path = folder / f"{name}.keras"
-    if not model_path.is_file():
-        raise CheckpointError(f"{model_path}: missing (its model card is there)")
-    if _sha256(model_path) != card["sha256"]:
-        raise CheckpointError(f"{model_path}: damaged (its sha256 differs from its card's)")
-    return card
-
-
-def present(name: str, fast: bool = False) -> bool:
-    """Whether checkpoint ``name`` is there and whole (its settings are checked on loading)."""
-    try:
-        read_card(full_name(name, fast))
-        return True
-    except CheckpointError:
-        return False
-
-
-def notebook_code(stem: str) -> str:
-    """A short hash of a notebook's code cells: a checkpoint made by other code is stale."""
-    cells = json.loads((paths.NOTEBOOK_DIR / f"{stem}.ipynb").read_text())["cells"]
-    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-    return hashlib.sha256(code.encode()).hexdigest()[:16]
-
-
-def up_to_date(stem: str, fast: bool = False, folder: Path | None = None) -> bool:
-    """Whether every checkpoint of notebook ``stem`` is there, whole, and was made by
-    ``prepare`` from the notebook's present code."""
-    code = notebook_code(stem)
-    try:
-        return all(read_card(full_name(name, fast), folder).get("notebook_code") == code
-                   for name in NOTEBOOK_CHECKPOINTS[stem])
-    except CheckpointError:
-        return False
-
-
-def stamp(stem: str, fast: bool = False) -> None:
-    """Note in each checkpoint of notebook ``stem`` the code that made it (after ``prepare``)."""
-    for name in NOTEBOOK_CHECKPOINTS[stem]:
-        name = full_name(name, fast)
-        card = dict(read_card(name), notebook_code=notebook_code(stem))
-        write_text(checkpoint_dir() / f"{name}.json", json.dumps(card, indent=1) + "\n")
-
-
-def available(folder: Path | None = None) -> dict[str, dict | CheckpointError]:
-    """Every checkpoint in ``folder``: its card, or the error that makes it unusable."""
-    folder = folder or checkpoint_dir()
-    names = sorted({p.stem for pattern in ("*.json", "*.keras") for p in folder.glob(pattern)
-                    if not p.name.startswith(".")})  # not a file still being written
-    found = {}
-    for name in names:
-        try:
-            found[name] = read_card(name, folder)
-        except CheckpointError as exc:
-            found[name] = exc
-    return found
-
-
-def copy_verified(source: Path, dest: Path | None = None) -> list[str]:
-    """Copy every usable checkpoint from ``source`` into ``dest``, verified; the names copied."""
-    dest = dest or checkpoint_dir()
-    copied = []
-    for name, card in available(source).items():
-        if isinstance(card, CheckpointError):
-            report.announce(f"Checkpoints: not copying {name}: {card}.")
-            continue
-        (dest / f"{name}.json").unlink(missing_ok=True)  # no old card beside a new model
-        for file in (f"{name}.keras", f"{name}.json"):  # the card last: whole or absent
-            with atomic_write(dest / file) as tmp:
-                shutil.copyfile(source / file, tmp)
-        read_card(name, dest)
-        copied.append(name)
-    return copied
-
-
 @dataclass
-class Checkpointed:
-    """What ``load_or_train`` gives: the model, its history and epoch times, and its card."""
+class Checkpointed(TrainingRun):
+    """What ``load_or_train`` gives: a training run, with its card and whether it was loaded."""
 
-    model: object
-    history: dict
-    epoch_seconds: list
     card: dict = field(default_factory=dict)
     loaded: bool = False
-
-    @property
-    def seconds(self) -> float:
-        return float(sum(self.epoch_seconds))
-
-    @property
-    def seconds_per_epoch(self) -> float:
-        return self.seconds / max(len(self.epoch_seconds), 1)
-
-
-def _rebuilding() -> bool:
-    return os.environ.get(REBUILD_ENV) == "1"
-
-
-def describe(card: dict) -> str:
-    """Where a checkpoint came from, in one sentence."""
-    trained = card.get("training_seconds")
-    took = (f"; its training took {trained:.0f} s ({card['reference_epochs']:.1f} reference "
-            f"epochs) on {card['machine']}" if trained else "")
-    return (f"made {card['date'][:16].replace('T', ' ')} by {card['made_by']} on "
-            f"{card['data']['images']:,} training images{took}")
 
 
 def _matching_card(name: str, wanted: dict) -> tuple[dict | None, str | None]:
@@ -258,7 +107,7 @@ def _load(name: str, wanted: dict) -> tuple[Checkpointed | None, str | None]:
 
 def will_load(name: str, settings: dict, data, *, fast: bool = False, use: bool = True) -> bool:
     """Whether ``load_or_train`` with these arguments will load rather than train."""
-    if not use or _rebuilding():
+    if not use or rebuilding():
         return False
     wanted = {"settings": settings, "data": data_fingerprint(*data)}
     return _matching_card(full_name(name, fast), wanted)[0] is not None
@@ -271,7 +120,7 @@ def save(name: str, run, card: dict) -> dict:
     folder = checkpoint_dir()
     (folder / f"{name}.json").unlink(missing_ok=True)  # no old card beside a new model
     model_file = export.save_model(run.model, folder / f"{name}.keras")
-    card = dict(card, format=CARD_FORMAT, sha256=_sha256(model_file))
+    card = dict(card, format=CARD_FORMAT, sha256=file_sha256(model_file))
     write_text(folder / f"{name}.json", json.dumps(card, indent=1) + "\n")
     return card
 
@@ -304,7 +153,7 @@ def load_or_train(name: str, what: str, settings: dict, data, train: Callable, *
     ``epoch_seconds``), kept as the checkpoint when ``prepare`` runs. ``use=False`` trains."""
     name = full_name(name, fast)
     wanted = {"settings": settings, "data": data_fingerprint(*data)}
-    if use and not _rebuilding():
+    if use and not rebuilding():
         found, reason = _load(name, wanted)
         if found:
             report.announce(f"Loaded checkpoint {name} instead of training: {what}, "
@@ -318,7 +167,7 @@ def load_or_train(name: str, what: str, settings: dict, data, train: Callable, *
 
 def _keep(name: str, what: str, wanted: dict, run, measured: dict | None = None) -> Checkpointed:
     result = Checkpointed(run.model, run.history, list(run.epoch_seconds))
-    if _rebuilding():
+    if rebuilding():
         card = _new_card(name, what, wanted, run)
         card["measured"] = {k: float(v) for k, v in (measured or {}).items()}
         result.card = save(name, run, card)
@@ -345,22 +194,3 @@ def record_measurement(result: Checkpointed, key: str, value: float) -> float:
         write_text(checkpoint_dir() / f"{result.card['name']}.json",
                    json.dumps(result.card, indent=1) + "\n")
     return value
-
-
-def catch_up(dest: Path | None = None, fast: bool = False) -> Path:
-    """Put notebook 03's model where notebooks 04 and 08 look (``models/``), from its
-    checkpoint (verified), with its model card; returns the model's path."""
-    name = full_name(CATCH_UP, fast)
-    try:
-        card = read_card(name)
-    except CheckpointError as exc:
-        raise CheckpointError(f"cannot catch up: {exc}. To get the checkpoints, "
-                              f"{GET_CHECKPOINTS}.") from None
-    dest = Path(dest or paths.model_path(fast))
-    with atomic_write(dest) as tmp:
-        shutil.copyfile(checkpoint_dir() / f"{name}.keras", tmp)
-    write_text(dest.with_suffix(".json"), json.dumps(card, indent=1) + "\n")
-    scores = ", ".join(f"{k} {v:.2%}" for k, v in card.get("measured", {}).items())
-    report.announce(f"Caught up: notebook 03's model ({describe(card)}"
-                    f"{'; ' + scores if scores else ''}) is now at {dest}.")
-    return dest

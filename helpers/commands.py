@@ -48,17 +48,17 @@ def fetch_data(args: argparse.Namespace) -> int:
 
 def copy_checkpoints(from_dir: Path) -> None:
     """Copy the verified checkpoints of a prepared folder (``DIR/checkpoints``)."""
-    from helpers import checkpoints
+    from helpers import checkpoint_store
 
     source = Path(from_dir) / "checkpoints"
     if not source.is_dir():
         print(f"Checkpoints: none in {source}; notebooks "
-              f"{', '.join(s[:2] for s in checkpoints.NOTEBOOK_CHECKPOINTS)} will train theirs "
+              f"{', '.join(s[:2] for s in checkpoint_store.NOTEBOOK_CHECKPOINTS)} will train theirs "
               "(or make them with `cnn-course prepare`).")
         return
-    copied = checkpoints.copy_verified(source)
+    copied = checkpoint_store.copy_verified(source)
     print(f"Checkpoints: copied {len(copied)} verified from {source} into "
-          f"{checkpoints.checkpoint_dir()}" + (f": {', '.join(copied)}" if copied else ""))
+          f"{checkpoint_store.checkpoint_dir()}" + (f": {', '.join(copied)}" if copied else ""))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -181,7 +181,7 @@ def prepare(args: argparse.Namespace) -> int:
         print(f"{len(failed)} notebook(s) failed, their checkpoints not all made: "
               f"{', '.join(failed)}; see {args.out / 'report.md'}", file=sys.stderr)
         return 1
-    from helpers.checkpoints import checkpoint_dir
+    from helpers.checkpoint_store import checkpoint_dir
 
     print(f"Checkpoints ready in {checkpoint_dir()}"
           + (f"; report: {args.out / 'report.md'}" if results else ""))
@@ -189,13 +189,13 @@ def prepare(args: argparse.Namespace) -> int:
 
 
 def catch_up(args: argparse.Namespace) -> int:
-    from helpers import checkpoints, paths
+    from helpers import checkpoint_store, paths
 
     out = files.check_output_file(args.out or paths.model_path(args.fast), ".keras",
                                   what="--out")
     if out.exists() and not args.force:
         raise UsageError(f"there is a model at {out} already (yours?); --force replaces it.")
-    checkpoints.catch_up(out, fast=args.fast)
+    checkpoint_store.catch_up(out, fast=args.fast)
     return 0
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from helpers import checkpoints, paths
+from helpers import checkpoint_store, paths
 
 MIN_PYTHON = (3, 11, 4)
 MIN_FREE_BYTES = 2 * 1024 ** 3          # data, checkpoints, executed notebooks, with room
@@ -129,12 +129,12 @@ def check_data() -> list[Finding]:
 
 def check_checkpoints(folder: Path | None = None) -> list[Finding]:
     """Which checkpoints the notebooks will load, and any that are damaged."""
-    found = checkpoints.available(folder)
+    found = checkpoint_store.available(folder)
     findings = [Finding("problem", f"checkpoint {error}: delete it, or copy it again with "
                                    "`cnn-course fetch-data --from DIR`")
-                for error in found.values() if isinstance(error, checkpoints.CheckpointError)]
-    stale = [stem[:2] for stem in checkpoints.NOTEBOOK_CHECKPOINTS
-             if not checkpoints.up_to_date(stem, folder=folder)]
+                for error in found.values() if isinstance(error, checkpoint_store.CheckpointError)]
+    stale = [stem[:2] for stem in checkpoint_store.NOTEBOOK_CHECKPOINTS
+             if not checkpoint_store.up_to_date(stem, folder=folder)]
     if stale:
         findings.append(Finding("note", f"notebooks {', '.join(stale)} have no checkpoints made "
                                         "from their present code: they will train instead "
@@ -142,7 +142,7 @@ def check_checkpoints(folder: Path | None = None) -> list[Finding]:
                                         "them with `cnn-course fetch-data --from DIR`"))
     else:
         findings.append(Finding("ok", "the checkpoints of notebooks "
-                                      f"{', '.join(s[:2] for s in checkpoints.NOTEBOOK_CHECKPOINTS)}"
+                                      f"{', '.join(s[:2] for s in checkpoint_store.NOTEBOOK_CHECKPOINTS)}"
                                       ", made from their present code"))
     return findings
 
@@ -175,7 +175,7 @@ def _speed() -> list[Finding]:
     from helpers import speed
 
     reference = speed.measure().reference_epoch_seconds
-    have = all(checkpoints.up_to_date(stem) for stem in checkpoints.NOTEBOOK_CHECKPOINTS)
+    have = all(checkpoint_store.up_to_date(stem) for stem in checkpoint_store.NOTEBOOK_CHECKPOINTS)
     lines = [f"✓ one reference epoch takes {reference:.1f} s here; predicted times"
              f"{'' if have else ' (without checkpoints)'}:", *predicted_minutes(reference, have)]
     return [Finding("ok", "\n".join(lines))]

@@ -134,7 +134,10 @@ def reference_epoch_seconds() -> float:
     if cached is not None:
         return cached
     report.announce("Measuring this machine's speed (a few seconds, once an hour)...")
-    return measure().reference_epoch_seconds
+    try:
+        return measure().reference_epoch_seconds
+    except OSError:  # build/ cannot be written: measure each time instead of keeping it
+        return probe().reference_epoch_seconds
 
 
 def measured_times() -> dict:

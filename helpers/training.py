@@ -117,15 +117,15 @@ def load_or_train(path: str | Path, train_data, val_data=None, recipe: str = "se
                   epochs: int | None = None, fast: bool = False) -> keras.Model:
     """The model saved at ``path``; else notebook 03's checkpoint, copied there (catching
     up); else a model trained now with ``recipe`` (announced with its estimate) and saved."""
-    from helpers import checkpoints, speed
+    from helpers import checkpoint_store, speed
 
     path = Path(path)
     if path.is_file():
         report.announce(f"Loaded the model saved at {path}.")
         return export.load_model(path)
     try:
-        return export.load_model(checkpoints.catch_up(path, fast=fast))
-    except checkpoints.CheckpointError:
+        return export.load_model(checkpoint_store.catch_up(path, fast=fast))
+    except checkpoint_store.CheckpointError:
         pass  # no checkpoint either: train one
     recipe = get_recipe(recipe)
     epochs = epochs or recipe.epochs

@@ -33,7 +33,7 @@ def write_idx(path: Path, array: np.ndarray) -> Path:
 @pytest.fixture(autouse=True)
 def own_checkpoints(tmp_path, monkeypatch):
     """Every test gets an empty checkpoint folder: none sees the course's own checkpoints."""
-    from helpers.checkpoints import CHECKPOINT_ENV
+    from helpers.checkpoint_store import CHECKPOINT_ENV
 
     monkeypatch.setenv(CHECKPOINT_ENV, str(tmp_path / "own-checkpoints"))
 

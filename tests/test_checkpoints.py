@@ -8,16 +8,16 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import checkpoints, classroom, cli, speed, training
-from helpers.checkpoints import CheckpointError
+from helpers import checkpoint_store, checkpoints, classroom, cli, speed, training
+from helpers.checkpoint_store import CheckpointError
 
 
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
     """An empty checkpoint folder, a known reference epoch, not preparing."""
-    monkeypatch.setenv(checkpoints.CHECKPOINT_ENV, str(tmp_path / "checkpoints"))
+    monkeypatch.setenv(checkpoint_store.CHECKPOINT_ENV, str(tmp_path / "checkpoints"))
     monkeypatch.setenv(speed.SPEED_ENV, "20")
-    monkeypatch.delenv(checkpoints.REBUILD_ENV, raising=False)
+    monkeypatch.delenv(checkpoint_store.REBUILD_ENV, raising=False)
     return tmp_path / "checkpoints"
 
 
@@ -28,9 +28,9 @@ def preparing(monkeypatch):
 
     @contextlib.contextmanager
     def block():
-        monkeypatch.setenv(checkpoints.REBUILD_ENV, "1")
+        monkeypatch.setenv(checkpoint_store.REBUILD_ENV, "1")
         yield
-        monkeypatch.delenv(checkpoints.REBUILD_ENV)
+        monkeypatch.delenv(checkpoint_store.REBUILD_ENV)
     return block
 
 
@@ -110,11 +110,11 @@ def test_a_damaged_model_file_is_refused_and_trained_again(folder, preparing, ca
     path = folder / "demo.keras"
     path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
     with pytest.raises(CheckpointError, match="damaged"):
-        checkpoints.read_card("demo")
+        checkpoint_store.read_card("demo")
     train = Trainer()
     assert not load(train).loaded and train.calls == 1
     assert "Not using checkpoint demo" in capsys.readouterr().out
-    assert not checkpoints.present("demo")
+    assert not checkpoint_store.present("demo")
 
 
 def test_preparing_again_replaces_and_measurements_are_kept_then_compared(folder, preparing,
@@ -143,19 +143,19 @@ def test_copy_verified_copies_whole_checkpoints_only(folder, preparing, tmp_path
     (source / "orphan.keras").write_bytes(b"PK")
     (source / ".demo.json.x.part.json").write_text("{")  # a copy still being written
     dest = tmp_path / "laptop"
-    assert checkpoints.copy_verified(source, dest) == ["demo"]
+    assert checkpoint_store.copy_verified(source, dest) == ["demo"]
     assert sorted(p.name for p in dest.iterdir()) == ["demo.json", "demo.keras"]
-    found = checkpoints.available(source)
+    found = checkpoint_store.available(source)
     assert isinstance(found["broken"], CheckpointError) and isinstance(found["orphan"], CheckpointError)
 
 
 def test_catch_up_puts_notebook_03s_model_in_place(folder, preparing, tmp_path, capsys):
     with pytest.raises(CheckpointError, match="cnn-course prepare"):
-        checkpoints.catch_up(tmp_path / "models" / "m.keras")
+        checkpoint_store.catch_up(tmp_path / "models" / "m.keras")
     with preparing():
-        checkpoints.keep(checkpoints.CATCH_UP, "notebook 03's model", Trainer(bias=3.0)(), DATA,
+        checkpoints.keep(checkpoint_store.CATCH_UP, "notebook 03's model", Trainer(bias=3.0)(), DATA,
                          measured={"test_accuracy": 0.991})
-    dest = checkpoints.catch_up(tmp_path / "models" / "m.keras")
+    dest = checkpoint_store.catch_up(tmp_path / "models" / "m.keras")
     assert "Caught up" in capsys.readouterr().out
     assert json.loads(dest.with_suffix(".json").read_text())["measured"] == {"test_accuracy": 0.991}
     # notebooks 04 and 08 catch up on their own when models/ has no model
@@ -171,15 +171,15 @@ def test_cli_catch_up_without_checkpoints_says_how_to_get_them(folder, tmp_path,
 
 
 def test_prepare_runs_only_notebooks_with_missing_checkpoints(folder, preparing):
-    everything = list(checkpoints.NOTEBOOK_CHECKPOINTS)
+    everything = list(checkpoint_store.NOTEBOOK_CHECKPOINTS)
     assert classroom.notebooks_to_prepare() == everything
     with preparing():
-        for name in checkpoints.NOTEBOOK_CHECKPOINTS["05_data_augmentation"]:
+        for name in checkpoint_store.NOTEBOOK_CHECKPOINTS["05_data_augmentation"]:
             checkpoints.keep(name, "demo", Trainer()(), DATA, measured={})
     assert "05_data_augmentation" in classroom.notebooks_to_prepare()  # from which code?
-    checkpoints.stamp("05_data_augmentation")
+    checkpoint_store.stamp("05_data_augmentation")
     assert "05_data_augmentation" not in classroom.notebooks_to_prepare()
-    card = checkpoints.read_card("05_best")
+    card = checkpoint_store.read_card("05_best")
     card["notebook_code"] = "older code"
     (folder / "05_best.json").write_text(json.dumps(card))
     assert "05_data_augmentation" in classroom.notebooks_to_prepare()
@@ -202,7 +202,7 @@ def test_fetch_data_from_a_prepared_folder_copies_its_checkpoints(folder, prepar
     for path in list(folder.iterdir()):
         path.unlink()
     commands.copy_checkpoints(stick)
-    assert "copied 1 verified" in capsys.readouterr().out and checkpoints.present("demo")
+    assert "copied 1 verified" in capsys.readouterr().out and checkpoint_store.present("demo")
 
 
 def test_a_checkpoint_keras_cannot_read_is_trained_again(folder, preparing, capsys):
@@ -210,7 +210,7 @@ def test_a_checkpoint_keras_cannot_read_is_trained_again(folder, preparing, caps
         load(Trainer())
     (folder / "demo.keras").write_bytes(b"not a zip archive")
     card = json.loads((folder / "demo.json").read_text())
-    card["sha256"] = checkpoints._sha256(folder / "demo.keras")  # whole, yet unreadable
+    card["sha256"] = checkpoint_store.file_sha256(folder / "demo.keras")  # whole, yet unreadable
     (folder / "demo.json").write_text(json.dumps(card))
     train = Trainer()
     assert not load(train).loaded and train.calls == 1
@@ -219,7 +219,7 @@ def test_a_checkpoint_keras_cannot_read_is_trained_again(folder, preparing, caps
 
 def test_cli_catch_up_never_replaces_a_model_unasked(folder, preparing, tmp_path, capsys):
     with preparing():
-        checkpoints.keep(checkpoints.CATCH_UP, "notebook 03's model", Trainer()(), DATA, {})
+        checkpoints.keep(checkpoint_store.CATCH_UP, "notebook 03's model", Trainer()(), DATA, {})
     mine = tmp_path / "mine.keras"
     mine.write_bytes(b"a learner's own model")
     assert cli.main(["catch-up", "--out", str(mine)]) == 2

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from helpers import checkpoints, cli, doctor
+from helpers import checkpoint_store, cli, doctor
 from helpers.paths import DATA_ENV
 
 
@@ -104,7 +104,7 @@ def test_cli_doctor_fails_with_exit_1_on_a_problem(monkeypatch, tiny_mnist_dir, 
 @pytest.mark.notebook  # starts TensorFlow in a fresh process, as a learner's first command
 def test_doctor_passes_here_with_the_speed_probe(tmp_path):
     env = {k: v for k, v in __import__("os").environ.items() if k != DATA_ENV}
-    env[checkpoints.CHECKPOINT_ENV] = str(tmp_path)
+    env[checkpoint_store.CHECKPOINT_ENV] = str(tmp_path)
     done = subprocess.run([sys.executable, "-m", "helpers.cli", "doctor"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from conftest import FULL_DATA
-from helpers import checkpoints
+from helpers import checkpoint_store
 from helpers.downloads import OFFLINE_ENV
 from helpers.exercises import EXERCISES
 from helpers.paths import DATA_ENV, NOTEBOOK_DIR
@@ -108,13 +108,13 @@ def _run(path, out_dir, fast):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_in_fast_mode(path, tmp_path, monkeypatch):
     monkeypatch.setenv(OFFLINE_ENV, "1")
-    monkeypatch.setenv(checkpoints.CHECKPOINT_ENV, str(tmp_path / "checkpoints"))
+    monkeypatch.setenv(checkpoint_store.CHECKPOINT_ENV, str(tmp_path / "checkpoints"))
     result = _run(path, tmp_path, fast=True)
     assert result.data_source == ("dir" if FULL_DATA else "sample")
     assert path.stem in FAST_CHECKS, f"add fast-mode checks for {path.stem} to FAST_CHECKS"
     FAST_CHECKS[path.stem](result.metrics)
     # A learner's run keeps no checkpoint: only `cnn-course prepare` does.
-    assert not checkpoints.available(tmp_path / "checkpoints")
+    assert not checkpoint_store.available(tmp_path / "checkpoints")
 
 
 # What a run loads from the checkpoints a prepare run made, and what must then be the same.
@@ -130,14 +130,14 @@ AGAIN = {
 @pytest.mark.parametrize("stem", AGAIN)
 def test_a_run_loads_the_checkpoints_prepare_made(stem, tmp_path, monkeypatch):
     monkeypatch.setenv(OFFLINE_ENV, "1")
-    monkeypatch.setenv(checkpoints.CHECKPOINT_ENV, str(tmp_path / "checkpoints"))
+    monkeypatch.setenv(checkpoint_store.CHECKPOINT_ENV, str(tmp_path / "checkpoints"))
     path = NOTEBOOK_DIR / f"{stem}.ipynb"
-    monkeypatch.setenv(checkpoints.REBUILD_ENV, "1")   # as `cnn-course prepare --fast` runs it
+    monkeypatch.setenv(checkpoint_store.REBUILD_ENV, "1")   # as `cnn-course prepare --fast` runs it
     first = _run(path, tmp_path / "first", fast=True).metrics
-    kept = checkpoints.available(tmp_path / "checkpoints")
-    expected = {f"{name}_fast" for name in checkpoints.NOTEBOOK_CHECKPOINTS[stem]}
+    kept = checkpoint_store.available(tmp_path / "checkpoints")
+    expected = {f"{name}_fast" for name in checkpoint_store.NOTEBOOK_CHECKPOINTS[stem]}
     assert set(kept) == expected and all(isinstance(card, dict) for card in kept.values()), kept
-    monkeypatch.delenv(checkpoints.REBUILD_ENV)        # then as a learner runs it
+    monkeypatch.delenv(checkpoint_store.REBUILD_ENV)        # then as a learner runs it
     second = _run(path, tmp_path / "second", fast=True).metrics
     flag, loaded, same = AGAIN[stem]
     assert first[flag] == 0 and second[flag] == loaded
@@ -204,7 +204,7 @@ def test_notebook_claims_hold_in_full_mode(path, tmp_path, monkeypatch):
                     "prepared with `cnn-course fetch-data`")
     monkeypatch.setenv(OFFLINE_ENV, "1")
     # No checkpoints: every claim is measured by a training made in this run.
-    monkeypatch.setenv(checkpoints.CHECKPOINT_ENV, str(tmp_path / "checkpoints"))
+    monkeypatch.setenv(checkpoint_store.CHECKPOINT_ENV, str(tmp_path / "checkpoints"))
     result = _run(path, tmp_path, fast=False)
     assert result.data_source == "dir"
     assert path.stem in FULL_CHECKS, f"add full-mode checks for {path.stem} to FULL_CHECKS"
