@@ -8,6 +8,7 @@ from pathlib import Path
 
 from helpers import commands, paths
 from helpers.errors import CourseError, UsageError
+from helpers.distributed import STRATEGIES
 from helpers.recipes import RECIPES
 
 EXIT_CODES = """exit codes (every command):
@@ -86,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, default=paths.model_path(),
                        help="where to save the .keras model; a .json model card goes beside it "
                             "(default: %(default)s)")
+    train.add_argument("--distribute", choices=STRATEGIES,
+                       help="data-parallel: 'mirrored' over this machine's GPUs (else its CPU "
+                            "split in two devices), 'multiworker' in --workers processes on "
+                            "127.0.0.1; the recipe's batch is split among them")
+    train.add_argument("--workers", type=positive_int, metavar="N",
+                       help="worker processes for --distribute multiworker (default: 2)")
     train.set_defaults(handler=commands.train)
 
     bench = subcommands.add_parser("bench", help="compare the training recipes' speed and accuracy")

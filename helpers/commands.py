@@ -125,12 +125,21 @@ def sample_digits(args: argparse.Namespace) -> int:
 def train(args: argparse.Namespace) -> int:
     files.check_output_file(args.out, ".keras", what="--out")
     files.check_output_file(args.out.with_suffix(".json"), ".json", what="model card")
+    if args.workers is not None and args.distribute != "multiworker":
+        raise UsageError("--workers is for --distribute multiworker.")
     quiet_tensorflow()
-    from helpers.training import train_and_save
+    if args.distribute == "mirrored":
+        from helpers.distributed import split_cpu
 
-    card = train_and_save(args.recipe, args.out, epochs=args.epochs)
+        split_cpu(2)  # before TensorFlow starts its devices; GPUs, where there are, train
+    from helpers.trained_models import train_and_save
+
+    card = train_and_save(args.recipe, args.out, epochs=args.epochs, distribute=args.distribute,
+                          workers=args.workers or 2)
+    how = card.get("distribution")
+    where = f" with {how['strategy']} on {how['replicas']} replicas" if how else ""
     print(f"test accuracy {card['test_accuracy']:.2%} after {card['training_seconds']:.0f} s "
-          f"of training; model saved to {args.out}")
+          f"of training{where}; model saved to {args.out}")
     return 0
 
 

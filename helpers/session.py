@@ -13,23 +13,32 @@ from helpers.startup import start_tensorflow
 
 
 def device_summary() -> str:
-    """'CPU (2 cores)' or 'GPU: <names>' for the banner."""
+    """'CPU (2 cores)', 'CPU (2 cores, as 2 devices)' or 'GPU: <names>' for the banner."""
     tf = start_tensorflow()
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         return "GPU: " + ", ".join(g.name for g in gpus)
-    return f"CPU ({os.cpu_count()} cores)"
+    split = tf.config.get_logical_device_configuration(tf.config.list_physical_devices("CPU")[0])
+    return f"CPU ({os.cpu_count()} cores" + (f", as {len(split)} devices)" if split else ")")
 
 
-def setup(seed: int = 42) -> int:
-    """Start TensorFlow quietly, learn this machine's reference epoch (so that no later probe
-    draws random numbers), seed Python, NumPy and TensorFlow, set the course's plot style,
-    and print a one-line banner; returns the seed."""
+def setup(seed: int = 42, cpu_devices: int | None = None) -> int:
+    """Start TensorFlow quietly (with the CPU split into ``cpu_devices`` devices, when given,
+    for notebook 09's data parallelism), learn this machine's reference epoch (so that no
+    later probe draws random numbers), seed Python, NumPy and TensorFlow, set the course's
+    plot style, and print a one-line banner; returns the seed."""
     tf = start_tensorflow()
     import keras
 
     from helpers import speed
 
+    if cpu_devices:
+        from helpers.distributed import split_cpu
+
+        split_cpu(cpu_devices)
+    # In a notebook TensorFlow's Python log prints its INFO lines (what a distribution strategy
+    # does at every step, say): nothing a learner acts on. Warnings and errors still show.
+    tf.get_logger().setLevel("WARNING")
     reference = speed.reference_epoch_seconds()
     keras.utils.set_random_seed(seed)
     plots.use_course_style()

@@ -68,11 +68,21 @@ def training_dataset(x, y, recipe: Recipe, seed: int = 0) -> tf.data.Dataset:
 
 
 def train(recipe: str | Recipe, train_data, val_data=None, epochs: int | None = None,
-          model: keras.Model | None = None, callbacks=(), verbose: bool = True) -> TrainingRun:
-    """Train with ``recipe`` on ``(x, y)`` float inputs; validation data only for monitoring."""
+          model: keras.Model | None = None, callbacks=(), verbose: bool = True,
+          backup_dir: str | Path | None = None) -> TrainingRun:
+    """Train with ``recipe`` on ``(x, y)`` float inputs; validation data only for monitoring.
+    With ``backup_dir``, the training is kept there after every epoch, and a training
+    started again with the same folder resumes from its last epoch (Keras'
+    ``BackupAndRestore``; one subfolder per network of an ensemble)."""
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
     if isinstance(recipe.build, tuple) and model is None:
-        return _train_ensemble(recipe, train_data, val_data, epochs, callbacks, verbose)
+        return _train_ensemble(recipe, train_data, val_data, epochs, callbacks, verbose, backup_dir)
+    if backup_dir is not None:
+        _say_where_it_resumes(backup_dir, verbose)
+        # first, so each epoch is kept before anything else can stop it; kept when done, since
+        # the ensemble it belongs to may not be; two copies, in case it stops while saving
+        callbacks = [keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=False,
+                                                      double_checkpoint=True), *callbacks]
     epochs = epochs or recipe.epochs
     x, y = train_data
     model = model or recipe.build()
@@ -93,7 +103,18 @@ def train(recipe: str | Recipe, train_data, val_data=None, epochs: int | None = 
     return TrainingRun(model, history.history, log.epoch_seconds)
 
 
-def _train_ensemble(recipe: Recipe, train_data, val_data, epochs, callbacks, verbose) -> TrainingRun:
+def _say_where_it_resumes(backup_dir: str | Path, verbose: bool) -> None:
+    """Announce a training that ``BackupAndRestore`` will resume, and after which epoch."""
+    import json
+
+    kept = Path(backup_dir) / "training_metadata.json"
+    if verbose and kept.is_file():
+        done = json.loads(kept.read_text()).get("epoch", 0)
+        report.announce(f"resuming after epoch {done}, from {backup_dir}")
+
+
+def _train_ensemble(recipe: Recipe, train_data, val_data, epochs, callbacks, verbose,
+                    backup_dir) -> TrainingRun:
     """Train one network per builder, one after another; one model averages them."""
     runs = []
     for member, build in enumerate(recipe.build, start=1):
@@ -101,8 +122,9 @@ def _train_ensemble(recipe: Recipe, train_data, val_data, epochs, callbacks, ver
         model.name = f"{model.name}_{member}"  # names must be unique inside the ensemble
         if verbose:
             report.announce(f"network {member} of {recipe.members}: {model.name}")
+        backup = Path(backup_dir) / f"network-{member}" if backup_dir is not None else None
         runs.append(train(replace(recipe, build=build), train_data, val_data, epochs,
-                          model=model, callbacks=callbacks, verbose=verbose))
+                          model=model, callbacks=callbacks, verbose=verbose, backup_dir=backup))
     ensemble = average_of([run.model for run in runs])
     ensemble.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     ensemble.optimizer.build(ensemble.trainable_variables)  # so that it saves and reloads whole
@@ -137,37 +159,3 @@ def load_or_train(path: str | Path, train_data, val_data=None, recipe: str = "se
     run = train(recipe, train_data, val_data, epochs=epochs)
     export.save_model(run.model, path)
     return run.model
-
-
-def train_and_save(recipe_name: str, path: str | Path, epochs: int | None = None) -> dict:
-    """Train ``recipe_name`` on all training images of the best available data, measure test
-    accuracy once, save the model and a JSON model card beside it; returns the card. Both
-    output paths are checked before training starts."""
-    import datetime as dt
-    import json
-    import platform
-
-    from helpers import files, mnist
-
-    recipe = get_recipe(recipe_name)
-    path = files.check_output_file(path, export.MODEL_SUFFIX, what="model")
-    card_path = files.check_output_file(path.with_suffix(".json"), ".json", what="model card")
-    data = mnist.load_mnist()
-    (x_train, y_train), (x_test, y_test) = data
-    run = train(recipe, (mnist.to_model_input(x_train), y_train), epochs=epochs)
-    _, test_accuracy = run.model.evaluate(mnist.to_model_input(x_test), y_test, verbose=0)
-    export.save_model(run.model, path)
-    card = {
-        "recipe": recipe.name,
-        "summary": recipe.summary,
-        "epochs": len(run.epoch_seconds),
-        "data_source": data.source,
-        "train_images": int(len(x_train)),
-        "test_accuracy": round(float(test_accuracy), 5),
-        "training_seconds": round(run.seconds, 1),
-        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
-                     "keras": keras.__version__},
-        "date": dt.datetime.now().isoformat(timespec="seconds"),
-    }
-    files.write_text(card_path, json.dumps(card, indent=2) + "\n")
-    return card

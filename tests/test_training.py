@@ -30,6 +30,37 @@ def test_seed_recipe_learns_on_the_sample(sample, capsys):
     assert len(lines) == 2 and "val_accuracy" in lines[0]  # one line per epoch, no bars
 
 
+class StopAfterFirstEpoch(keras.callbacks.Callback):
+    """A learner's Ctrl-C, once the first epoch is done."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        raise KeyboardInterrupt
+
+
+def test_a_training_kept_in_a_backup_folder_resumes_after_its_last_epoch(sample, tmp_path, capsys):
+    (x_train, y_train), _ = sample
+    data = (x_train[:512], y_train[:512])
+    with pytest.raises(KeyboardInterrupt):
+        training.train("seed", data, epochs=2, callbacks=[StopAfterFirstEpoch()],
+                       backup_dir=tmp_path)
+    run = training.train("seed", data, epochs=2, backup_dir=tmp_path)
+    out = capsys.readouterr().out
+    assert f"resuming after epoch 1, from {tmp_path}" in out
+    assert len(run.epoch_seconds) == 1 and "epoch 2/2" in out.splitlines()[-1]
+
+
+def test_an_ensemble_keeps_each_network_in_its_own_backup(sample, tmp_path):
+    (x_train, y_train), _ = sample
+    recipe = dataclasses.replace(recipes.get_recipe("best"), epochs=1,
+                                 build=(architectures.article_cnn, architectures.strided_cnn))
+    training.train(recipe, (x_train[:256], y_train[:256]), verbose=False, backup_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["network-1", "network-2"]
+    # run again, both networks come back from their backups: no epoch is trained again
+    again = training.train(recipe, (x_train[:256], y_train[:256]), verbose=False,
+                           backup_dir=tmp_path)
+    assert again.epoch_seconds == []
+
+
 def test_unknown_recipe_lists_choices():
     with pytest.raises(UsageError, match="unknown recipe 'turbo'; choose one of seed, fast, best"):
         recipes.get_recipe("turbo")

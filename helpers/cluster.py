@@ -1,0 +1,179 @@
+"""A multi-worker training on this machine: one process per worker, each told by
+``TF_CONFIG`` where the cluster's workers listen (ports on 127.0.0.1, nowhere else), their
+logs shown as they come, a worker's crash simulated on request, and their results read.
+
+A real cluster starts the same worker program (``python -m helpers.distributed``) on each
+machine, with the machines' addresses in ``TF_CONFIG`` instead.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from helpers import report
+from helpers.distributed import TF_CONFIG_ENV
+from helpers.errors import CourseError
+
+LOOPBACK = "127.0.0.1"
+GRACE_SECONDS = 2   # after one worker ends badly, how long the others get to end by themselves
+# What a worker must not inherit from the process that starts it.
+NOT_INHERITED = ("CNN_COURSE_METRICS",)  # the notebook's metrics file is the notebook's alone
+
+
+def loopback_addresses(count: int) -> list[str]:
+    """``count`` free ports on 127.0.0.1, as ``host:port``."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind((LOOPBACK, 0))
+        return [f"{LOOPBACK}:{s.getsockname()[1]}" for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def tf_config(addresses: list[str], index: int) -> str:
+    """The ``TF_CONFIG`` of worker ``index``: every worker's address, and which one it is."""
+    return json.dumps({"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}})
+
+
+@dataclass
+class ClusterRun:
+    """What the workers did: exit codes (negative: killed by that signal), logs, results."""
+
+    addresses: list[str]
+    returncodes: list[int]
+    logs: list[str]
+    seconds: float
+    crashed: int | None = None        # the worker killed on purpose, if any
+    results: list[dict] = field(default_factory=list)   # each worker's worker-<i>.json
+    weight_files: list[Path] = field(default_factory=list)
+
+    @property
+    def completed(self) -> bool:
+        return all(code == 0 for code in self.returncodes)
+
+
+def run_workers(count: int, worker_args: list[str], out_dir: str | Path,
+                crash: tuple[int, int] | None = None, timeout: float | None = None,
+                echo: bool = True, program: list[str] | None = None) -> ClusterRun:
+    """Start ``count`` workers of ``program`` (default: ``python -m helpers.distributed``)
+    with ``worker_args`` and ``--out out_dir``, and wait for them, showing each log line as
+    ``worker i | ...``. They share this machine's cores equally. ``crash=(i, k)`` kills
+    worker ``i`` once worker 0 has finished epoch ``k`` (its checkpoint kept), as when a
+    machine fails; the others are then stopped (after ``GRACE_SECONDS`` to notice by
+    themselves), as a cluster manager does before it restarts the job."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob("worker-*.*"):
+        stale.unlink()
+    addresses = loopback_addresses(count)
+    env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+    env["PYTHONUNBUFFERED"] = "1"
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"   # TensorFlow's C++ errors repeat the worker's "stopped:" line
+    env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"   # workers sharing a GPU take its memory as needed
+    threads = max(1, (os.cpu_count() or 1) // count)
+    command = [*(program or [sys.executable, "-m", "helpers.distributed"]), *worker_args,
+               "--out", str(out_dir), "--threads", str(threads)]
+    logs = [out_dir / f"worker-{i}.log" for i in range(count)]
+    processes = []
+    started = time.monotonic()
+    try:
+        for i in range(count):
+            with open(logs[i], "wb") as log:
+                processes.append(subprocess.Popen(
+                    command, env={**env, TF_CONFIG_ENV: tf_config(addresses, i)},
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+        crashed = _watch(processes, logs, crash, timeout, echo)
+    finally:
+        for process in processes:  # an interrupt, a timeout: no worker outlives its launcher
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    run = ClusterRun(addresses, [p.returncode for p in processes],
+                     [log.read_text(errors="replace") for log in logs],
+                     round(time.monotonic() - started, 2), crashed)
+    if run.completed:  # what the course's workers write (another program may write nothing)
+        results = [out_dir / f"worker-{i}.json" for i in range(count)]
+        run.results = [json.loads(path.read_text()) for path in results if path.exists()]
+        run.weight_files = [path for i in range(count)
+                            if (path := out_dir / f"worker-{i}.npz").exists()]
+    return run
+
+
+def _watch(processes, logs, crash, timeout, echo) -> int | None:
+    """Echo new log lines until every worker has ended; kill as ``crash`` says; stop the rest
+    ``GRACE_SECONDS`` after one ends badly. Returns the worker crashed on purpose, if any."""
+    shown = [0] * len(processes)
+    crashed, first_failure = None, None
+    started = time.monotonic()
+    while True:
+        ended = all(p.poll() is not None for p in processes)  # before reading: no line missed
+        for i, log in enumerate(logs):
+            text = log.read_bytes()[shown[i]:]
+            complete = text[:text.rfind(b"\n") + 1]
+            shown[i] += len(complete)
+            for line in complete.decode(errors="replace").splitlines():
+                if echo and line.strip():
+                    report.announce(f"worker {i} | {line}")
+                if crash and crashed is None and i == 0 and line.startswith(f"epoch {crash[1]}/"):
+                    crashed = crash[0]
+                    processes[crashed].send_signal(signal.SIGKILL)
+                    if echo:
+                        report.announce(f"worker {crashed} killed (as if its machine failed)")
+        if ended:
+            return crashed
+        codes = [p.poll() for p in processes]
+        if first_failure is None and any(code not in (None, 0) for code in codes):
+            first_failure = time.monotonic()
+        if first_failure is not None and time.monotonic() - first_failure > GRACE_SECONDS:
+            for process in processes:  # SIGKILL: a worker waiting in a collective ignores SIGTERM
+                if process.poll() is None:
+                    process.kill()
+        if timeout is not None and time.monotonic() - started > timeout:
+            raise CourseError(f"the workers did not finish within {timeout:.0f} s; their logs "
+                              f"are in {logs[0].parent}.")
+        time.sleep(0.2)
+
+
+def weights(path: str | Path, network: int | None = None) -> list:
+    """A worker's final weights in the order of ``model.get_weights()``: of every network it
+    trained one after another, or of the one numbered ``network`` (from 0)."""
+    import numpy as np
+
+    def order(name: str) -> tuple[int, int]:
+        member, index = name.removeprefix("network").split("_")
+        return int(member), int(index)
+
+    with np.load(path) as saved:
+        names = sorted(saved.files, key=order)
+        return [saved[n] for n in names if network is None or order(n)[0] == network]
+
+
+def combine(per_worker: list[list], trainable: list[bool]) -> list:
+    """One set of weights from every worker's: the trained weights, which all-reduce keeps
+    identical on every worker (anything else is refused), and the mean of the statistics
+    each worker keeps of its own share of every batch (batch norm's running averages)."""
+    import numpy as np
+
+    for index, weights in enumerate(per_worker[1:], start=1):
+        kept = [(a, b) for a, b, t in zip(per_worker[0], weights, trainable, strict=True) if t]
+        if kept and largest_difference(*zip(*kept)) > 0:
+            raise CourseError(f"worker {index} ended with other trained weights than worker 0; "
+                              "they must be identical: please report this.")
+    return [column[0] if t else np.mean(column, axis=0)
+            for t, column in zip(trainable, zip(*per_worker))]
+
+
+def largest_difference(first: list, second: list) -> float:
+    """The largest difference between two lists of weight arrays (0.0: identical)."""
+    import numpy as np
+
+    return max(float(np.max(np.abs(a - b))) for a, b in zip(first, second, strict=True))

@@ -1,0 +1,277 @@
+"""Training on several devices, and on several machines, with ``tf.distribute``.
+
+- ``split_cpu`` makes a CPU look like several devices, so data parallelism runs on any
+  laptop; ``replica_devices`` and ``mirrored_strategy`` use the GPUs instead where there are.
+- ``train_loop`` is a training loop written for any strategy: each replica computes the
+  loss and gradients of its share of the global batch, the strategy sums the gradients
+  across replicas, and every replica applies the same update. It keeps a checkpoint after
+  every epoch and resumes from the last one. It is what the workers of a multi-worker
+  training run, since Keras' ``fit`` fails under ``MultiWorkerMirroredStrategy`` with the
+  course's TensorFlow and Keras (``tests/test_distributed.py`` checks that it still does).
+- ``python -m helpers.distributed`` is one such worker (``helpers.cluster`` starts them).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from helpers import report
+from helpers.errors import CourseError
+
+TF_CONFIG_ENV = "TF_CONFIG"   # the cluster and this worker's place in it (tf.distribute's own)
+STRATEGIES = ("mirrored", "multiworker")  # what `cnn-course train --distribute` takes
+
+
+def split_cpu(count: int = 2) -> list[str]:
+    """Make the CPU look like ``count`` devices (they share its cores); returns their names.
+    Each GPU's memory is then taken as needed, not all at once, so that worker processes
+    started from this one find some. Only possible before TensorFlow first uses a device:
+    call it before any model."""
+    from helpers.startup import start_tensorflow
+
+    tf = start_tensorflow()
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    if len(tf.config.get_logical_device_configuration(cpu) or []) != count:
+        try:
+            tf.config.set_logical_device_configuration(
+                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
+            for gpu in tf.config.list_physical_devices("GPU"):
+                tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:
+            raise CourseError(
+                f"TensorFlow has started its devices already, so the CPU cannot be split into "
+                f"{count} now: split it first (in a notebook, restart the kernel with Kernel > "
+                "Restart Kernel and run it from the top).") from None
+    return [device.name for device in tf.config.list_logical_devices("CPU")]
+
+
+def replica_devices() -> list[str]:
+    """The devices a mirrored strategy trains on: every GPU, else the (split) CPU's devices."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    return [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+
+
+def mirrored_strategy():
+    """``tf.distribute.MirroredStrategy`` over ``replica_devices()``."""
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy(replica_devices())
+
+
+def describe(strategy) -> dict:
+    """The strategy's name, its replicas and the devices it trains on (for a model card)."""
+    import tensorflow as tf
+
+    public = ("MultiWorkerMirroredStrategy", "MirroredStrategy", "OneDeviceStrategy")
+    name = next((n for n in public if isinstance(strategy, getattr(tf.distribute, n))),
+                type(strategy).__name__)
+    return {"strategy": name,
+            "replicas": int(strategy.num_replicas_in_sync),
+            "devices": list(strategy.extended.worker_devices)}
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+@dataclass
+class LoopResult:
+    """What ``train_loop`` did: one loss per epoch, its seconds, and the epochs resumed."""
+
+    losses: list = field(default_factory=list)
+    epoch_seconds: list = field(default_factory=list)
+    resumed_from: int = 0          # epochs already done when this run started
+
+
+def epoch_dataset(images, global_batch: int, seed: int, augment=None):
+    """One epoch of ``images`` (a ``tf.data.Dataset`` of image-label pairs) in batches, in an
+    order fixed by ``seed`` alone (so a resumed training sees what the interrupted one would
+    have seen), the incomplete last batch dropped, shared out among workers by batch."""
+    import tensorflow as tf
+
+    ds = (images.shuffle(int(images.cardinality()), seed=seed)
+          .batch(global_batch, drop_remainder=True))
+    if augment is not None:
+        ds = ds.map(lambda images, labels: (augment(images, training=True), labels),
+                    num_parallel_calls=tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def make_train_step(strategy, model, optimizer, global_batch: int):
+    """One distributed training step: a ``tf.function`` taking a distributed batch and
+    returning the global batch's mean loss."""
+    import keras
+    import tensorflow as tf
+
+    loss_per_image = keras.losses.SparseCategoricalCrossentropy(reduction=None)
+
+    def replica_step(images, labels):
+        with tf.GradientTape() as tape:
+            losses = loss_per_image(labels, model(images, training=True))
+            # the mean over the GLOBAL batch: the replicas' gradients are then summed
+            loss = tf.nn.compute_average_loss(losses, global_batch_size=global_batch)
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss
+
+    @tf.function
+    def train_step(batch):
+        per_replica = strategy.run(replica_step, args=batch)
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    return train_step
+
+
+def _is_chief(strategy) -> bool:
+    """Whether this process writes the checkpoints: the only one, or the first worker."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return resolver is None or not resolver.task_type or resolver.task_id == 0
+
+
+def train_loop(strategy, model, optimizer, train_data, global_batch: int, epochs: int,
+               seed: int = 0, backup_dir: str | Path | None = None, augment=None,
+               verbose: bool = True) -> LoopResult:
+    """Train ``model`` (made, like ``optimizer``, under ``strategy.scope()``) on ``(x, y)``.
+    With ``backup_dir``, a checkpoint after every epoch, and a start from the last one."""
+    import tensorflow as tf
+
+    train_step = make_train_step(strategy, model, optimizer, global_batch)
+    with strategy.scope():
+        optimizer.build(model.trainable_variables)
+        epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=epoch)
+    manager, scratch = None, None
+    if backup_dir is not None:
+        # Every worker saves (saving can need all of them), only the chief where it lasts.
+        scratch = None if _is_chief(strategy) else tempfile.mkdtemp(prefix="worker-backup-")
+        manager = tf.train.CheckpointManager(checkpoint, scratch or str(backup_dir), max_to_keep=1)
+        latest = tf.train.latest_checkpoint(str(backup_dir))
+        if latest:
+            checkpoint.restore(latest).assert_existing_objects_matched()
+    result = LoopResult(resumed_from=int(epoch.numpy()))
+    if result.resumed_from and verbose:
+        report.announce(f"resuming after epoch {result.resumed_from}, from {backup_dir}")
+    images = tf.data.Dataset.from_tensor_slices(train_data)
+    for number in range(result.resumed_from, epochs):
+        started = time.perf_counter()
+        batches = strategy.experimental_distribute_dataset(
+            epoch_dataset(images, global_batch, seed + number, augment))
+        total, steps = 0.0, 0
+        for batch in batches:
+            total += train_step(batch)
+            steps += 1
+        epoch.assign(number + 1)
+        if manager is not None:
+            manager.save()
+        result.losses.append(float(total) / steps)
+        result.epoch_seconds.append(time.perf_counter() - started)
+        if verbose:
+            report.announce(f"epoch {number + 1}/{epochs}  loss {result.losses[-1]:.4f}  "
+                            f"({result.epoch_seconds[-1]:.1f} s)")
+    optimizer.finalize_variable_values(model.trainable_variables)  # averaged weights, if kept
+    if scratch:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return result
+
+
+# --------------------------------------------------------------------------- a worker
+
+
+def worker_parser() -> argparse.ArgumentParser:
+    """The worker's arguments (``helpers.cluster`` passes them; ``TF_CONFIG`` says where it is)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.distributed",
+        description="One worker of a multi-worker training: run one per worker, each with "
+                    f"${TF_CONFIG_ENV} naming the cluster and its own index in it.")
+    parser.add_argument("--recipe", default="seed", help="training recipe (helpers.recipes)")
+    parser.add_argument("--epochs", type=int, help="epochs (default: the recipe's)")
+    parser.add_argument("--batch-size", type=int, help="the global batch (default: the recipe's)")
+    parser.add_argument("--train-size", type=int, help="train on this many images (default: all)")
+    parser.add_argument("--seed", type=int, default=0, help="random start and data order")
+    parser.add_argument("--threads", type=int, help="CPU threads this worker may use")
+    parser.add_argument("--backup", type=Path, help="checkpoint folder to resume from and keep")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="folder for this worker's weights and history")
+    return parser
+
+
+def worker_main(argv: list[str] | None = None) -> int:
+    """Train the recipe under ``MultiWorkerMirroredStrategy`` with ``train_loop`` and write
+    ``worker-<index>.npz`` (the final weights) and ``worker-<index>.json`` (the history)."""
+    import numpy as np
+
+    from helpers import mnist
+    from helpers.recipes import get_recipe
+    from helpers.startup import start_tensorflow
+
+    args = worker_parser().parse_args(argv)
+    tf = start_tensorflow()
+    import keras
+
+    recipe = get_recipe(args.recipe)
+    if args.batch_size:
+        recipe = replace(recipe, batch_size=args.batch_size)
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    index = strategy.cluster_resolver.task_id
+    epochs = args.epochs or recipe.epochs
+    (x_train, y_train), _ = mnist.load_mnist()
+    x, y = mnist.subset(mnist.to_model_input(x_train), y_train, args.train_size)
+    builders = recipe.build if isinstance(recipe.build, tuple) else (recipe.build,)
+    total_steps = len(x) // recipe.batch_size * epochs
+    weights, history = {}, []
+    for member, build in enumerate(builders):
+        keras.utils.set_random_seed(args.seed + member)
+        with strategy.scope():
+            model, optimizer = build(), recipe.optimizer(total_steps)
+        if len(builders) > 1:
+            report.announce(f"network {member + 1} of {len(builders)}: {model.name}")
+        backup = args.backup / f"network-{member + 1}" if args.backup else None
+        result = train_loop(strategy, model, optimizer, (x, y), recipe.batch_size, epochs,
+                            seed=args.seed, backup_dir=backup,
+                            augment=recipe.augment() if recipe.augment else None)
+        weights.update({f"network{member}_{i}": w for i, w in enumerate(model.get_weights())})
+        history.append({"losses": result.losses, "epoch_seconds": result.epoch_seconds,
+                        "resumed_from": result.resumed_from})
+    args.out.mkdir(parents=True, exist_ok=True)
+    np.savez(args.out / f"worker-{index}.npz", **weights)
+    (args.out / f"worker-{index}.json").write_text(json.dumps(
+        {"worker": index, "strategy": describe(strategy), "images": len(x),
+         "global_batch": recipe.batch_size, "epochs": epochs, "networks": history}, indent=1))
+    return 0
+
+
+def _cause(message: str) -> str:
+    """TensorFlow's error message in one line: its cause, without the graph's node names."""
+    message = re.sub(r"{{.*?}}\s*", "", message).split("The error could be from")[0]
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if "aborted by" in line), len(lines) - 1)
+    return " ".join(lines[max(start, 0):])[:400]
+
+
+def main() -> int:
+    """Run one worker; a failure is one line saying what happened, and exit code 1."""
+    from helpers.startup import start_tensorflow
+
+    tf = start_tensorflow()
+    try:
+        return worker_main()
+    except (CourseError, tf.errors.OpError) as exc:
+        print(f"stopped: {type(exc).__name__}: {_cause(str(exc))}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""``cnn-course train``: a recipe trained on all the training images, on one device,
+mirrored over this machine's devices, or in worker processes; kept after every epoch so
+that the same command resumes it after an interruption; tested once; saved with its model
+card."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import shutil
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from helpers import cluster, distributed, export, files, mnist, report
+from helpers.architectures import average_of
+from helpers.errors import CourseError, UsageError
+from helpers.recipes import Recipe, get_recipe
+from helpers.training import TrainingRun, train
+
+
+def train_and_save(recipe_name: str, path: str | Path, epochs: int | None = None,
+                   distribute: str | None = None, workers: int = 2) -> dict:
+    """Train ``recipe_name`` on all training images of the best available data, measure test
+    accuracy once, save the model and a JSON model card beside it; returns the card.
+
+    ``distribute``: on this machine's devices (``"mirrored"``: its GPUs, else its CPU split in
+    two) or in ``workers`` processes (``"multiworker"``); the recipe's batch is the global
+    batch. The training is kept in ``NAME.backup/`` beside the model after every epoch, so
+    the same command run again after an interruption resumes; it is removed once the model
+    is saved. Output paths and a backup's settings are checked before training starts."""
+    recipe = get_recipe(recipe_name)
+    path = files.check_output_file(path, export.MODEL_SUFFIX, what="model")
+    card_path = files.check_output_file(path.with_suffix(".json"), ".json", what="model card")
+    backup = files.check_output_dir(path.with_name(path.stem + ".backup"), what="backup folder")
+    data = mnist.load_mnist()
+    (x_train, y_train), (x_test, y_test) = data
+    epochs = epochs or recipe.epochs
+    resumed = resume_or_start(backup, {
+        "recipe": recipe.name, "epochs": epochs, "distribute": distribute,
+        "workers": workers if distribute == "multiworker" else None,
+        "data_source": data.source, "train_images": int(len(x_train))})
+    train_data = (mnist.to_model_input(x_train), y_train)
+    distribution = None
+    if distribute == "mirrored":
+        strategy = distributed.mirrored_strategy()
+        with strategy.scope():
+            run = train(recipe, train_data, epochs=epochs, backup_dir=backup / "keras")
+        distribution = distributed.describe(strategy)
+    elif distribute == "multiworker":
+        run, distribution = _train_on_workers(recipe, epochs, workers, backup)
+    else:
+        run = train(recipe, train_data, epochs=epochs, backup_dir=backup / "keras")
+    _, test_accuracy = run.model.evaluate(mnist.to_model_input(x_test), y_test, verbose=0)
+    export.save_model(run.model, path)
+    card = {
+        "recipe": recipe.name,
+        "summary": recipe.summary,
+        "epochs": epochs,
+        "data_source": data.source,
+        "train_images": int(len(x_train)),
+        "test_accuracy": round(float(test_accuracy), 5),
+        "training_seconds": round(run.seconds, 1),  # of this run: after the resumed epochs
+        "resumed": resumed,
+        **({"distribution": distribution} if distribution else {}),
+        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
+                     "keras": keras.__version__},
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+    files.write_text(card_path, json.dumps(card, indent=2) + "\n")
+    shutil.rmtree(backup)
+    return card
+
+
+def resume_or_start(backup: Path, settings: dict) -> bool:
+    """Keep ``settings`` in the backup folder; refuse a folder left by a training with others
+    (it is that training's, to resume or delete). Says, and returns, whether one resumes."""
+    kept = backup / "settings.json"
+    if kept.is_file():
+        earlier = json.loads(kept.read_text())
+        if earlier != settings:
+            differ = ", ".join(f"{k} {earlier.get(k)} (now {v})" for k, v in settings.items()
+                               if earlier.get(k) != v)
+            raise UsageError(f"{backup} holds an interrupted training with other settings: "
+                             f"{differ}. Run that training again to finish it, or delete the "
+                             "folder to start this one.")
+        report.announce(f"Resuming the interrupted training kept in {backup}.")
+        return True
+        report.announce(f"Keeping the training in {backup} after every epoch: if it stops, "
+                        "the same command resumes it.")
+    files.write_text(kept, json.dumps(settings, indent=1) + "\n")
+    return False
+
+
+def _train_on_workers(recipe: Recipe, epochs: int, workers: int, backup: Path):
+    """Train in ``workers`` processes on this machine (``helpers.cluster``); returns the
+    TrainingRun (the workers' weights combined, worker 0's history) and the distribution,
+    for the model card."""
+    run = cluster.run_workers(workers, ["--recipe", recipe.name, "--epochs", str(epochs),
+                                        "--backup", str(backup / "workers")],
+                              backup / "logs")
+    if not run.completed:
+        raise CourseError(f"the training stopped (worker exit codes {run.returncodes}; logs "
+                          f"in {backup / 'logs'}): run the same command again to resume from "
+                          "its last epoch.")
+    builders = recipe.build if isinstance(recipe.build, tuple) else (recipe.build,)
+    networks = [build() for build in builders]
+    for member, network in enumerate(networks):
+        network.name = f"{network.name}_{member + 1}" if len(networks) > 1 else network.name
+        per_worker = [cluster.weights(path, network=member) for path in run.weight_files]
+        network.set_weights(cluster.combine(per_worker, [w.trainable for w in network.weights]))
+    model = networks[0] if len(networks) == 1 else average_of(networks)
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = run.results[0]["networks"]
+    seconds = [s for network in history for s in network["epoch_seconds"]]
+    losses = {"loss": [loss for network in history for loss in network["losses"]]}
+    return TrainingRun(model, losses, seconds), {
+        "strategy": "MultiWorkerMirroredStrategy", "workers": workers,
+        "addresses": run.addresses, "replicas": run.results[0]["strategy"]["replicas"],
+        "devices": [device for result in run.results for device in result["strategy"]["devices"]]}
