@@ -25,7 +25,7 @@ CARD_FORMAT = 1
 # 03_mnist_cnn is notebook 03's final model: notebooks 04 and 08 catch up from it.
 NOTEBOOK_CHECKPOINTS = {
     "03_build_and_train": ("03_cosine_decay", "03_mnist_cnn"),
-    "05_data_augmentation": ("05_best",),
+    "05_data_augmentation": ("05_largest_plain", "05_largest_augmented", "05_best"),
     "07_architectures": tuple(f"07_{slug}" for slug in (
         "article", "batch_norm", "global_avg_pool", "small_resnet", "inception_style",
         "depthwise_separable")),
