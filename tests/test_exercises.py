@@ -62,6 +62,9 @@ CASES = {
     "08.1": ({}, 0.1, 0.2),
     "08.2": ({}, None, None),  # filled in by the test: computed from the example image
     "08.3": ({}, lambda x: 1 - x, lambda x: 255 - x),
+    "09.1": ({}, (128, 0.004), (128, 0.001)),
+    "09.2": ({}, (0.2, 0.5), (0.4, 1.0)),
+    "09.3": ({}, 128 * 26 * 26 * 32 * 2, 128 * 26 * 26 * 32 * 4),
 }
 
 
@@ -81,7 +84,7 @@ def _case(key):
 
 def test_every_exercise_has_a_case_and_each_notebook_three():
     assert set(CASES) == set(EXERCISES)
-    for number in ("01", "02", "03", "04", "05", "06", "07", "08"):
+    for number in ("01", "02", "03", "04", "05", "06", "07", "08", "09"):
         assert sum(key.startswith(number + ".") for key in EXERCISES) >= 3, number
 
 
