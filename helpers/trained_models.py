@@ -57,7 +57,7 @@ def train_and_save(recipe_name: str, path: str | Path, epochs: int | None = None
     card = {
         "recipe": recipe.name,
         "summary": recipe.summary,
-        "epochs": epochs,
+        "epochs": recipe.members * epochs,   # every network's, one after another
         "data_source": data.source,
         "train_images": int(len(x_train)),
         "test_accuracy": round(float(test_accuracy), 5),
