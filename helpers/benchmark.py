@@ -171,7 +171,7 @@ def batch_norm_speed(x, y, recipe_name: str, images: int = 20_000) -> dict:
     data, batch size and input pipeline (without augmentation), in this process."""
     recipe = recipes.get_recipe(recipe_name)
     x, y = mnist.subset(x, y, images)
-    build = recipe.build[0] if isinstance(recipe.build, tuple) else recipe.build
+    build = recipe.builders[0]
     fused = build()
     seconds = {}
     for name, model in (("fused", fused), ("keras", with_keras_batch_norm(fused))):

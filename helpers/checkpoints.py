@@ -53,7 +53,7 @@ def recipe_settings(recipe, epochs: int) -> dict:
     and augmentation (a fingerprint of each one's configuration), batch size and epochs."""
     import keras
 
-    builders = recipe.build if isinstance(recipe.build, tuple) else (recipe.build,)
+    builders = recipe.builders
     return {
         "recipe": recipe.name, "epochs": epochs, "batch_size": recipe.batch_size,
         "networks": _config_fingerprint([build().get_config() for build in builders]),

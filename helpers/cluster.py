@@ -66,10 +66,11 @@ def run_workers(count: int, worker_args: list[str], out_dir: str | Path,
                 echo: bool = True, program: list[str] | None = None) -> ClusterRun:
     """Start ``count`` workers of ``program`` (default: ``python -m helpers.distributed``)
     with ``worker_args`` and ``--out out_dir``, and wait for them, showing each log line as
-    ``worker i | ...``. They share this machine's cores equally. ``crash=(i, k)`` kills
-    worker ``i`` once worker 0 has finished epoch ``k`` (its checkpoint kept), as when a
-    machine fails; the others are then stopped (after ``GRACE_SECONDS`` to notice by
-    themselves), as a cluster manager does before it restarts the job."""
+    ``worker i | ...``. They share this machine's cores equally, and none outlives this
+    process. ``crash=(i, k)`` has worker ``i`` die (SIGKILL) once its epoch ``k`` is kept,
+    as when a machine fails; when one worker ends badly, the others get ``GRACE_SECONDS`` to
+    notice and stop by themselves, and are then stopped, as a cluster manager does before it
+    restarts the job."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in out_dir.glob("worker-*.*"):
@@ -87,16 +88,20 @@ def run_workers(count: int, worker_args: list[str], out_dir: str | Path,
     started = time.monotonic()
     try:
         for i in range(count):
+            dies = ["--crash-after-epoch", str(crash[1])] if crash and crash[0] == i else []
             with open(logs[i], "wb") as log:
                 processes.append(subprocess.Popen(
-                    command, env={**env, TF_CONFIG_ENV: tf_config(addresses, i)},
-                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
-        crashed = _watch(processes, logs, crash, timeout, echo)
+                    command + dies, env={**env, TF_CONFIG_ENV: tf_config(addresses, i)},
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    start_new_session=True,  # Ctrl-C reaches this process, which stops them
+                    preexec_fn=_die_with_parent))
+        _watch(processes, logs, timeout, echo)
     finally:
         for process in processes:  # an interrupt, a timeout: no worker outlives its launcher
             if process.poll() is None:
                 process.kill()
                 process.wait()
+    crashed = crash[0] if crash and processes[crash[0]].returncode == -signal.SIGKILL else None
     run = ClusterRun(addresses, [p.returncode for p in processes],
                      [log.read_text(errors="replace") for log in logs],
                      round(time.monotonic() - started, 2), crashed)
@@ -108,11 +113,21 @@ def run_workers(count: int, worker_args: list[str], out_dir: str | Path,
     return run
 
 
-def _watch(processes, logs, crash, timeout, echo) -> int | None:
-    """Echo new log lines until every worker has ended; kill as ``crash`` says; stop the rest
-    ``GRACE_SECONDS`` after one ends badly. Returns the worker crashed on purpose, if any."""
+def _die_with_parent() -> None:
+    """In a new worker (Linux): be killed when the process that started it dies, however."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere the launcher's own clean-up is all there is
+
+
+def _watch(processes, logs, timeout, echo) -> None:
+    """Echo new log lines until every worker has ended; stop the rest ``GRACE_SECONDS``
+    after one ends badly."""
     shown = [0] * len(processes)
-    crashed, first_failure = None, None
+    first_failure = None
     started = time.monotonic()
     while True:
         ended = all(p.poll() is not None for p in processes)  # before reading: no line missed
@@ -123,16 +138,15 @@ def _watch(processes, logs, crash, timeout, echo) -> int | None:
             for line in complete.decode(errors="replace").splitlines():
                 if echo and line.strip():
                     report.announce(f"worker {i} | {line}")
-                if crash and crashed is None and i == 0 and line.startswith(f"epoch {crash[1]}/"):
-                    crashed = crash[0]
-                    processes[crashed].send_signal(signal.SIGKILL)
-                    if echo:
-                        report.announce(f"worker {crashed} killed (as if its machine failed)")
         if ended:
-            return crashed
+            return
         codes = [p.poll() for p in processes]
         if first_failure is None and any(code not in (None, 0) for code in codes):
             first_failure = time.monotonic()
+            if echo:
+                report.announce("      " + ", ".join(
+                    f"worker {i} {'was killed' if code == -signal.SIGKILL else 'stopped'}"
+                    for i, code in enumerate(codes) if code not in (None, 0)))
         if first_failure is not None and time.monotonic() - first_failure > GRACE_SECONDS:
             for process in processes:  # SIGKILL: a worker waiting in a collective ignores SIGTERM
                 if process.poll() is None:

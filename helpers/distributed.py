@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
+import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from helpers import report
-from helpers.errors import CourseError
+from helpers.errors import CourseError, UsageError
 
 TF_CONFIG_ENV = "TF_CONFIG"   # the cluster and this worker's place in it (tf.distribute's own)
 STRATEGIES = ("mirrored", "multiworker")  # what `cnn-course train --distribute` takes
@@ -93,8 +94,9 @@ class LoopResult:
 
 def epoch_dataset(images, global_batch: int, seed: int, augment=None):
     """One epoch of ``images`` (a ``tf.data.Dataset`` of image-label pairs) in batches, in an
-    order fixed by ``seed`` alone (so a resumed training sees what the interrupted one would
-    have seen), the incomplete last batch dropped, shared out among workers by batch."""
+    order fixed by ``seed`` alone (so a resumed training sees the images in the order the
+    interrupted one would have; random augmentation, if any, still differs), the incomplete
+    last batch dropped, shared out among workers by batch."""
     import tensorflow as tf
 
     ds = (images.shuffle(int(images.cardinality()), seed=seed)
@@ -140,9 +142,10 @@ def _is_chief(strategy) -> bool:
 
 def train_loop(strategy, model, optimizer, train_data, global_batch: int, epochs: int,
                seed: int = 0, backup_dir: str | Path | None = None, augment=None,
-               verbose: bool = True) -> LoopResult:
+               verbose: bool = True, after_epoch=None) -> LoopResult:
     """Train ``model`` (made, like ``optimizer``, under ``strategy.scope()``) on ``(x, y)``.
-    With ``backup_dir``, a checkpoint after every epoch, and a start from the last one."""
+    With ``backup_dir``, a checkpoint after every epoch, and a start from the last one.
+    ``after_epoch(number)`` is called once each epoch is kept."""
     import tensorflow as tf
 
     train_step = make_train_step(strategy, model, optimizer, global_batch)
@@ -153,35 +156,52 @@ def train_loop(strategy, model, optimizer, train_data, global_batch: int, epochs
     manager, scratch = None, None
     if backup_dir is not None:
         # Every worker saves (saving can need all of them), only the chief where it lasts.
-        scratch = None if _is_chief(strategy) else tempfile.mkdtemp(prefix="worker-backup-")
-        manager = tf.train.CheckpointManager(checkpoint, scratch or str(backup_dir), max_to_keep=1)
-        latest = tf.train.latest_checkpoint(str(backup_dir))
-        if latest:
-            checkpoint.restore(latest).assert_existing_objects_matched()
+        if not _is_chief(strategy):
+            scratch = Path(backup_dir) / f"worker-{strategy.cluster_resolver.task_id}"
+        manager = tf.train.CheckpointManager(checkpoint, str(scratch or backup_dir), max_to_keep=1)
+        _restore(checkpoint, backup_dir)
     result = LoopResult(resumed_from=int(epoch.numpy()))
     if result.resumed_from and verbose:
         report.announce(f"resuming after epoch {result.resumed_from}, from {backup_dir}")
     images = tf.data.Dataset.from_tensor_slices(train_data)
-    for number in range(result.resumed_from, epochs):
-        started = time.perf_counter()
-        batches = strategy.experimental_distribute_dataset(
-            epoch_dataset(images, global_batch, seed + number, augment))
-        total, steps = 0.0, 0
-        for batch in batches:
-            total += train_step(batch)
-            steps += 1
-        epoch.assign(number + 1)
-        if manager is not None:
-            manager.save()
-        result.losses.append(float(total) / steps)
-        result.epoch_seconds.append(time.perf_counter() - started)
-        if verbose:
-            report.announce(f"epoch {number + 1}/{epochs}  loss {result.losses[-1]:.4f}  "
-                            f"({result.epoch_seconds[-1]:.1f} s)")
+    try:
+        for number in range(result.resumed_from, epochs):
+            started = time.perf_counter()
+            batches = strategy.experimental_distribute_dataset(
+                epoch_dataset(images, global_batch, seed + number, augment))
+            total, steps = 0.0, 0
+            for batch in batches:
+                total += train_step(batch)
+                steps += 1
+            epoch.assign(number + 1)
+            if manager is not None:
+                manager.save()
+            result.losses.append(float(total) / steps)
+            result.epoch_seconds.append(time.perf_counter() - started)
+            if verbose:
+                report.announce(f"epoch {number + 1}/{epochs}  loss {result.losses[-1]:.4f}  "
+                                f"({result.epoch_seconds[-1]:.1f} s)")
+            if after_epoch is not None:
+                after_epoch(number + 1)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     optimizer.finalize_variable_values(model.trainable_variables)  # averaged weights, if kept
-    if scratch:
-        shutil.rmtree(scratch, ignore_errors=True)
     return result
+
+
+def _restore(checkpoint, backup_dir) -> None:
+    """Restore the latest checkpoint in ``backup_dir``, if any; one of another training is
+    refused with what to do."""
+    import tensorflow as tf
+
+    latest = tf.train.latest_checkpoint(str(backup_dir))
+    if latest:
+        try:
+            checkpoint.restore(latest).assert_existing_objects_matched()
+        except (AssertionError, ValueError, tf.errors.OpError):
+            raise CourseError(f"the checkpoint in {backup_dir} is not of this training: "
+                              "delete the folder to start it.") from None
 
 
 # --------------------------------------------------------------------------- a worker
@@ -202,6 +222,8 @@ def worker_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backup", type=Path, help="checkpoint folder to resume from and keep")
     parser.add_argument("--out", type=Path, required=True,
                         help="folder for this worker's weights and history")
+    parser.add_argument("--crash-after-epoch", type=int, metavar="K",
+                        help="die (SIGKILL) once epoch K is kept, as when a machine fails")
     return parser
 
 
@@ -210,7 +232,7 @@ def worker_main(argv: list[str] | None = None) -> int:
     ``worker-<index>.npz`` (the final weights) and ``worker-<index>.json`` (the history)."""
     import numpy as np
 
-    from helpers import mnist
+    from helpers import files, mnist
     from helpers.recipes import get_recipe
     from helpers.startup import start_tensorflow
 
@@ -219,38 +241,48 @@ def worker_main(argv: list[str] | None = None) -> int:
     import keras
 
     recipe = get_recipe(args.recipe)
-    if args.batch_size:
-        recipe = replace(recipe, batch_size=args.batch_size)
+    recipe = replace(recipe, batch_size=args.batch_size or recipe.batch_size)
+    files.check_output_dir(args.out, what="--out")
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()   # finds the others in TF_CONFIG
     index = strategy.cluster_resolver.task_id
     epochs = args.epochs or recipe.epochs
     (x_train, y_train), _ = mnist.load_mnist()
     x, y = mnist.subset(mnist.to_model_input(x_train), y_train, args.train_size)
-    builders = recipe.build if isinstance(recipe.build, tuple) else (recipe.build,)
-    total_steps = len(x) // recipe.batch_size * epochs
+    if len(x) < recipe.batch_size:
+        raise UsageError(f"{len(x):,} images make no global batch of {recipe.batch_size}.")
     weights, history = {}, []
-    for member, build in enumerate(builders):
+    for member, build in enumerate(recipe.builders):
         keras.utils.set_random_seed(args.seed + member)
         with strategy.scope():
-            model, optimizer = build(), recipe.optimizer(total_steps)
-        if len(builders) > 1:
-            report.announce(f"network {member + 1} of {len(builders)}: {model.name}")
-        backup = args.backup / f"network-{member + 1}" if args.backup else None
+            model = build()
+            optimizer = recipe.optimizer(len(x) // recipe.batch_size * epochs)
+        if recipe.members > 1:
+            report.announce(f"network {member + 1} of {recipe.members}: {model.name}")
         result = train_loop(strategy, model, optimizer, (x, y), recipe.batch_size, epochs,
-                            seed=args.seed, backup_dir=backup,
-                            augment=recipe.augment() if recipe.augment else None)
+                            seed=args.seed, augment=recipe.augment() if recipe.augment else None,
+                            backup_dir=args.backup / f"network-{member + 1}" if args.backup else None,
+                            after_epoch=_crash_after(args.crash_after_epoch))
         weights.update({f"network{member}_{i}": w for i, w in enumerate(model.get_weights())})
         history.append({"losses": result.losses, "epoch_seconds": result.epoch_seconds,
                         "resumed_from": result.resumed_from})
-    args.out.mkdir(parents=True, exist_ok=True)
-    np.savez(args.out / f"worker-{index}.npz", **weights)
-    (args.out / f"worker-{index}.json").write_text(json.dumps(
+    with files.atomic_write(args.out / f"worker-{index}.npz") as partial:
+        np.savez(partial, **weights)
+    files.write_text(args.out / f"worker-{index}.json", json.dumps(
         {"worker": index, "strategy": describe(strategy), "images": len(x),
          "global_batch": recipe.batch_size, "epochs": epochs, "networks": history}, indent=1))
     return 0
+
+
+def _crash_after(epoch: int | None):
+    """What ``train_loop`` calls after each epoch: nothing, or death once ``epoch`` is kept."""
+    def after_epoch(number: int) -> None:
+        if number == epoch:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return after_epoch if epoch else None
 
 
 def _cause(message: str) -> str:
@@ -271,6 +303,9 @@ def main() -> int:
     except (CourseError, tf.errors.OpError) as exc:
         print(f"stopped: {type(exc).__name__}: {_cause(str(exc))}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("stopped: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -71,9 +71,14 @@ class Recipe:
     cost_source: str | None = "the definition of the reference epoch"
 
     @property
+    def builders(self) -> tuple[Callable, ...]:
+        """One builder per network the recipe trains (their predictions are averaged)."""
+        return self.build if isinstance(self.build, tuple) else (self.build,)
+
+    @property
     def members(self) -> int:
-        """How many networks the recipe trains (their predictions are averaged)."""
-        return len(self.build) if isinstance(self.build, tuple) else 1
+        """How many networks the recipe trains."""
+        return len(self.builders)
 
 
 # Where the recipes' epoch costs come from: their seconds per epoch over the seed recipe's.

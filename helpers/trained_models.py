@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import platform
 import shutil
 from pathlib import Path
@@ -14,10 +15,9 @@ import keras
 import tensorflow as tf
 
 from helpers import cluster, distributed, export, files, mnist, report
-from helpers.architectures import average_of
 from helpers.errors import CourseError, UsageError
 from helpers.recipes import Recipe, get_recipe
-from helpers.training import TrainingRun, train
+from helpers.training import TrainingRun, ensemble_of, networks, train
 
 
 def train_and_save(recipe_name: str, path: str | Path, epochs: int | None = None,
@@ -69,28 +69,48 @@ def train_and_save(recipe_name: str, path: str | Path, epochs: int | None = None
         "date": dt.datetime.now().isoformat(timespec="seconds"),
     }
     files.write_text(card_path, json.dumps(card, indent=2) + "\n")
-    shutil.rmtree(backup)
+    remove_backup(backup)
     return card
 
 
 def resume_or_start(backup: Path, settings: dict) -> bool:
-    """Keep ``settings`` in the backup folder; refuse a folder left by a training with others
-    (it is that training's, to resume or delete). Says, and returns, whether one resumes."""
+    """Keep ``settings`` in the backup folder. A folder holding a training with other
+    settings, or one the course did not write, is refused: it is that training's, to resume
+    or delete. Says, and returns, whether a training resumes."""
     kept = backup / "settings.json"
-    if kept.is_file():
-        earlier = json.loads(kept.read_text())
-        if earlier != settings:
+    delete = f"delete {backup} to start this one"
+    if backup.is_dir() and any(backup.iterdir()):
+        try:
+            earlier = json.loads(kept.read_text())
+        except (OSError, ValueError):
+            raise UsageError(f"{backup} is not a training this command kept (its settings.json "
+                             f"is missing or unreadable): {delete}.") from None
+        if earlier != settings and _has_progress(backup):
             differ = ", ".join(f"{k} {earlier.get(k)} (now {v})" for k, v in settings.items()
                                if earlier.get(k) != v)
             raise UsageError(f"{backup} holds an interrupted training with other settings: "
-                             f"{differ}. Run that training again to finish it, or delete the "
-                             "folder to start this one.")
-        report.announce(f"Resuming the interrupted training kept in {backup}.")
-        return True
-        report.announce(f"Keeping the training in {backup} after every epoch: if it stops, "
-                        "the same command resumes it.")
+                             f"{differ}. Run that training again to finish it, or {delete}.")
+        if _has_progress(backup):
+            report.announce(f"Resuming the interrupted training kept in {backup}.")
+            return True
+    report.announce(f"Keeping the training in {backup} after every epoch: if it stops, the "
+                    "same command resumes it.")
     files.write_text(kept, json.dumps(settings, indent=1) + "\n")
     return False
+
+
+def _has_progress(backup: Path) -> bool:
+    """Whether a backup folder holds a kept epoch (not only settings and logs)."""
+    return any(p.is_file() for part in ("keras", "workers") for p in (backup / part).rglob("*"))
+
+
+def remove_backup(backup: Path) -> None:
+    """Remove a finished training's backup: renamed first, so that an interruption never
+    leaves a half-removed folder under the name a new training would resume from."""
+    doomed = backup.with_name(f".{backup.name}.removing")
+    shutil.rmtree(doomed, ignore_errors=True)
+    os.replace(backup, doomed)
+    shutil.rmtree(doomed)
 
 
 def _train_on_workers(recipe: Recipe, epochs: int, workers: int, backup: Path):
@@ -104,14 +124,13 @@ def _train_on_workers(recipe: Recipe, epochs: int, workers: int, backup: Path):
         raise CourseError(f"the training stopped (worker exit codes {run.returncodes}; logs "
                           f"in {backup / 'logs'}): run the same command again to resume from "
                           "its last epoch.")
-    builders = recipe.build if isinstance(recipe.build, tuple) else (recipe.build,)
-    networks = [build() for build in builders]
-    for member, network in enumerate(networks):
-        network.name = f"{network.name}_{member + 1}" if len(networks) > 1 else network.name
-        per_worker = [cluster.weights(path, network=member) for path in run.weight_files]
+    members = networks(recipe)
+    for index, network in enumerate(members):
+        per_worker = [cluster.weights(path, network=index) for path in run.weight_files]
         network.set_weights(cluster.combine(per_worker, [w.trainable for w in network.weights]))
-    model = networks[0] if len(networks) == 1 else average_of(networks)
-    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = members[0] if len(members) == 1 else ensemble_of(members)
+    if len(members) == 1:
+        model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     history = run.results[0]["networks"]
     seconds = [s for network in history for s in network["epoch_seconds"]]
     losses = {"loss": [loss for network in history for loss in network["losses"]]}

@@ -75,12 +75,13 @@ def train(recipe: str | Recipe, train_data, val_data=None, epochs: int | None = 
     started again with the same folder resumes from its last epoch (Keras'
     ``BackupAndRestore``; one subfolder per network of an ensemble)."""
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
-    if isinstance(recipe.build, tuple) and model is None:
+    if recipe.members > 1 and model is None:
         return _train_ensemble(recipe, train_data, val_data, epochs, callbacks, verbose, backup_dir)
     if backup_dir is not None:
         _say_where_it_resumes(backup_dir, verbose)
         # first, so each epoch is kept before anything else can stop it; kept when done, since
-        # the ensemble it belongs to may not be; two copies, in case it stops while saving
+        # the ensemble it belongs to may not be; the weights' previous copy is kept too, which
+        # Keras falls back to if the last ones cannot be read
         callbacks = [keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=False,
                                                       double_checkpoint=True), *callbacks]
     epochs = epochs or recipe.epochs
@@ -109,26 +110,44 @@ def _say_where_it_resumes(backup_dir: str | Path, verbose: bool) -> None:
 
     kept = Path(backup_dir) / "training_metadata.json"
     if verbose and kept.is_file():
-        done = json.loads(kept.read_text()).get("epoch", 0)
-        report.announce(f"resuming after epoch {done}, from {backup_dir}")
+        try:
+            done = f"after epoch {json.loads(kept.read_text())['epoch']}"
+        except (ValueError, KeyError, TypeError):
+            done = "where it stopped"
+        report.announce(f"resuming {done}, from {backup_dir}")
+
+
+def networks(recipe: Recipe) -> list[keras.Model]:
+    """The recipe's networks, newly built, each named uniquely within its ensemble."""
+    built = [build() for build in recipe.builders]
+    if len(built) > 1:
+        for member, model in enumerate(built, start=1):
+            model.name = f"{model.name}_{member}"
+    return built
+
+
+def ensemble_of(models: list[keras.Model]) -> keras.Model:
+    """One model averaging ``models``' predictions, compiled so that it saves and reloads
+    whole."""
+    ensemble = average_of(models)
+    ensemble.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    ensemble.optimizer.build(ensemble.trainable_variables)
+    return ensemble
 
 
 def _train_ensemble(recipe: Recipe, train_data, val_data, epochs, callbacks, verbose,
                     backup_dir) -> TrainingRun:
     """Train one network per builder, one after another; one model averages them."""
     runs = []
-    for member, build in enumerate(recipe.build, start=1):
-        model = build()
-        model.name = f"{model.name}_{member}"  # names must be unique inside the ensemble
+    for member, (build, model) in enumerate(zip(recipe.builders, networks(recipe)), start=1):
         if verbose:
             report.announce(f"network {member} of {recipe.members}: {model.name}")
         backup = Path(backup_dir) / f"network-{member}" if backup_dir is not None else None
         runs.append(train(replace(recipe, build=build), train_data, val_data, epochs,
                           model=model, callbacks=callbacks, verbose=verbose, backup_dir=backup))
-    ensemble = average_of([run.model for run in runs])
-    ensemble.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    ensemble.optimizer.build(ensemble.trainable_variables)  # so that it saves and reloads whole
-    history = {key: [v for run in runs for v in run.history[key]] for key in runs[0].history}
+    ensemble = ensemble_of([run.model for run in runs])
+    keys = dict.fromkeys(key for run in runs for key in run.history)  # a restored one has none
+    history = {key: [v for run in runs for v in run.history.get(key, [])] for key in keys}
     if val_data is not None:
         loss, accuracy = ensemble.evaluate(*val_data, verbose=0)
         history["ensemble_val_loss"], history["ensemble_val_accuracy"] = [loss], [accuracy]

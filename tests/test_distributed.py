@@ -18,13 +18,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import architectures, cluster, distributed, mnist
+from helpers import architectures, cluster, distributed, mnist, training
 from helpers.downloads import OFFLINE_ENV
 from helpers.errors import CourseError
 from helpers.paths import DATA_ENV
 
+from conftest import files_under
+
 # The workers' training: a few steps of the article's recipe on the offline sample.
 WORKER_ARGS = ["--recipe", "seed", "--epochs", "2", "--batch-size", "64", "--train-size", "512"]
+# Where there is a GPU, the strategies train on it: the device names below are the CPU's.
+CPU_ONLY = pytest.mark.skipif(bool(tf.config.list_physical_devices("GPU")),
+                              reason="names the CPU's devices; this machine has a GPU")
 
 
 @pytest.fixture
@@ -39,6 +44,7 @@ def run_python(code: str) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
+@CPU_ONLY
 def test_the_cpu_splits_into_devices_before_tensorflow_starts_them():
     done = run_python("""
         from helpers import distributed
@@ -226,6 +232,7 @@ def train_command(tmp_path, *argv) -> tuple[subprocess.CompletedProcess, dict | 
     return done, json.loads(card.read_text()) if card.exists() else None
 
 
+@CPU_ONLY
 def test_train_mirrored_names_the_strategy_and_its_devices(tmp_path):
     done, card = train_command(tmp_path, "--distribute", "mirrored")
     assert done.returncode == 0, done.stderr[-2000:]
@@ -237,6 +244,7 @@ def test_train_mirrored_names_the_strategy_and_its_devices(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.keras"]
 
 
+@CPU_ONLY
 def test_train_multiworker_trains_in_worker_processes_on_loopback(tmp_path):
     done, card = train_command(tmp_path, "--distribute", "multiworker", "--workers", "2")
     assert done.returncode == 0, done.stderr[-2000:]
@@ -263,10 +271,60 @@ def test_a_backup_of_another_training_is_kept_and_the_new_one_refused(tmp_path, 
     from helpers import cli
 
     backup = tmp_path / "model.backup"
-    backup.mkdir()
+    (backup / "keras").mkdir(parents=True)
     (backup / "settings.json").write_text(json.dumps({"recipe": "best", "epochs": 10}))
+    (backup / "keras" / "training_metadata.json").write_text('{"epoch": 3, "batch": 0}')
+    kept = files_under(backup)
     assert cli.main(["train", "--out", str(tmp_path / "model.keras"), "--epochs", "1"]) == 2
     err = capsys.readouterr().err
     assert "holds an interrupted training with other settings: recipe best (now fast)" in err
-    assert "delete the folder" in err and err.count("\n") == 1
-    assert sorted(p.name for p in backup.iterdir()) == ["settings.json"]   # untouched
+    assert f"delete {backup} to start this one" in err and err.count("\n") == 1
+    assert files_under(backup) == kept and not (tmp_path / "model.keras").exists()
+
+
+def test_a_backup_without_a_kept_epoch_takes_the_new_settings(tmp_path, capsys, sample_only):
+    from helpers import cli
+
+    backup = tmp_path / "model.backup"
+    backup.mkdir()   # stopped before its first epoch was kept: nothing to resume
+    (backup / "settings.json").write_text(json.dumps({"recipe": "best", "epochs": 10}))
+    assert cli.main(["train", "--out", str(tmp_path / "model.keras"), "--epochs", "1"]) == 0
+    assert "Keeping the training in" in capsys.readouterr().out and not backup.exists()
+
+
+def test_an_interrupted_train_command_resumes_when_run_again(tmp_path, capsys, monkeypatch,
+                                                            sample_only):
+    from helpers import cli, trained_models
+
+    class Interrupt(keras.callbacks.Callback):   # a learner's Ctrl-C, once epoch 1 is kept
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    def interrupted(*args, **kwargs):
+        return training.train(*args, **kwargs, callbacks=[Interrupt()])
+
+    out = tmp_path / "model.keras"
+    argv = ["train", "--recipe", "seed", "--epochs", "2", "--out", str(out)]
+    with monkeypatch.context() as patch:
+        patch.setattr(trained_models, "train", interrupted)
+        assert cli.main(argv) == 130
+    backup = tmp_path / "model.backup"
+    assert "the same command resumes it" in capsys.readouterr().out and not out.exists()
+    assert (backup / "keras" / "training_metadata.json").is_file()
+    assert cli.main(argv) == 0
+    shown = capsys.readouterr().out
+    assert "Resuming the interrupted training" in shown and "resuming after epoch 1" in shown
+    assert "epoch 2/2" in shown and "epoch 1/2" not in shown
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["resumed"] is True and card["epochs"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.keras"]
+
+
+def test_a_backup_folder_the_command_did_not_write_is_refused(tmp_path, capsys, sample_only):
+    from helpers import cli
+
+    (tmp_path / "model.backup" / "keras").mkdir(parents=True)
+    (tmp_path / "model.backup" / "keras" / "latest.weights.h5").write_text("someone's")
+    assert cli.main(["train", "--out", str(tmp_path / "model.keras")]) == 2
+    err = capsys.readouterr().err
+    assert "is not a training this command kept" in err and err.count("\n") == 1

@@ -31,18 +31,23 @@ def test_seed_recipe_learns_on_the_sample(sample, capsys):
 
 
 class StopAfterFirstEpoch(keras.callbacks.Callback):
-    """A learner's Ctrl-C, once the first epoch is done."""
+    """A learner's Ctrl-C, once the first epoch is done; keeps the weights it stopped with."""
 
     def on_epoch_end(self, epoch, logs=None):
+        self.weights = self.model.get_weights()
         raise KeyboardInterrupt
 
 
 def test_a_training_kept_in_a_backup_folder_resumes_after_its_last_epoch(sample, tmp_path, capsys):
     (x_train, y_train), _ = sample
     data = (x_train[:512], y_train[:512])
+    stop = StopAfterFirstEpoch()
     with pytest.raises(KeyboardInterrupt):
-        training.train("seed", data, epochs=2, callbacks=[StopAfterFirstEpoch()],
-                       backup_dir=tmp_path)
+        training.train("seed", data, epochs=2, callbacks=[stop], backup_dir=tmp_path)
+    # asked for the one epoch it finished, it trains nothing: it is the interrupted training
+    restored = training.train("seed", data, epochs=1, backup_dir=tmp_path, verbose=False)
+    assert restored.epoch_seconds == []
+    assert all(np.array_equal(a, b) for a, b in zip(restored.model.get_weights(), stop.weights))
     run = training.train("seed", data, epochs=2, backup_dir=tmp_path)
     out = capsys.readouterr().out
     assert f"resuming after epoch 1, from {tmp_path}" in out
@@ -50,15 +55,18 @@ def test_a_training_kept_in_a_backup_folder_resumes_after_its_last_epoch(sample,
 
 
 def test_an_ensemble_keeps_each_network_in_its_own_backup(sample, tmp_path):
-    (x_train, y_train), _ = sample
+    (x_train, y_train), (x_test, _) = sample
     recipe = dataclasses.replace(recipes.get_recipe("best"), epochs=1,
                                  build=(architectures.article_cnn, architectures.strided_cnn))
-    training.train(recipe, (x_train[:256], y_train[:256]), verbose=False, backup_dir=tmp_path)
+    first = training.train(recipe, (x_train[:256], y_train[:256]), verbose=False,
+                           backup_dir=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["network-1", "network-2"]
     # run again, both networks come back from their backups: no epoch is trained again
     again = training.train(recipe, (x_train[:256], y_train[:256]), verbose=False,
                            backup_dir=tmp_path)
     assert again.epoch_seconds == []
+    np.testing.assert_allclose(again.model.predict(x_test[:32], verbose=0),
+                               first.model.predict(x_test[:32], verbose=0), atol=1e-6)
 
 
 def test_unknown_recipe_lists_choices():
