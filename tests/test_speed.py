@@ -70,3 +70,12 @@ def test_every_announced_step_has_a_measured_cost():
     used = {m for path in NOTEBOOK_DIR.glob("*.ipynb")
             for m in re.findall(r'speed\.measured\(\\"(\w+)\\"\)', path.read_text())}
     assert used and used <= steps, used - steps
+
+
+def test_every_notebook_has_measured_times_for_doctor_to_predict():
+    from helpers.runner import discover
+
+    measured = speed.measured_times()["notebooks"]
+    assert set(measured) == {path.stem for path in discover()}
+    assert all(set(times) == {"full", "full_without_checkpoints", "fast"}
+               for times in measured.values())
