@@ -12,8 +12,10 @@ INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 
 
-def article_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.Model:
-    """The beginner article's CNN: three 3x3 convolutions, two poolings, a 64-unit dense layer."""
+def article_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES,
+                output_dtype: str | None = None) -> keras.Model:
+    """The beginner article's CNN: three 3x3 convolutions, two poolings, a 64-unit dense layer.
+    ``output_dtype="float32"`` keeps the last layer in float32 under a mixed-precision policy."""
     return keras.Sequential(
         [
             keras.Input(shape=input_shape),
@@ -24,7 +26,7 @@ def article_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> kera
             layers.Conv2D(64, 3, activation="relu"),
             layers.Flatten(),
             layers.Dense(64, activation="relu"),
-            layers.Dense(num_classes, activation="softmax"),
+            layers.Dense(num_classes, activation="softmax", dtype=output_dtype),
         ],
         name="article_cnn",
     )

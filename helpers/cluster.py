@@ -2,7 +2,7 @@
 ``TF_CONFIG`` where the cluster's workers listen (ports on 127.0.0.1, nowhere else), their
 logs shown as they come, a worker's crash simulated on request, and their results read.
 
-A real cluster starts the same worker program (``python -m helpers.distributed``) on each
+A real cluster starts the same worker program (``python -m helpers.worker``) on each
 machine, with the machines' addresses in ``TF_CONFIG`` instead.
 """
 from __future__ import annotations
@@ -39,6 +39,17 @@ def loopback_addresses(count: int) -> list[str]:
             s.close()
 
 
+def most_workers() -> int:
+    """The most workers this machine runs: one per core, at least 4 (more only share them)."""
+    return max(4, os.cpu_count() or 1)
+
+
+def stopped_lines(run: ClusterRun) -> list[str]:
+    """What the workers that stopped by themselves said (their one-line ``stopped:``)."""
+    return [f"worker {i} {line.strip()}" for i, log in enumerate(run.logs)
+            for line in log.splitlines() if line.startswith("stopped:")]
+
+
 def tf_config(addresses: list[str], index: int) -> str:
     """The ``TF_CONFIG`` of worker ``index``: every worker's address, and which one it is."""
     return json.dumps({"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}})
@@ -64,7 +75,7 @@ class ClusterRun:
 def run_workers(count: int, worker_args: list[str], out_dir: str | Path,
                 crash: tuple[int, int] | None = None, timeout: float | None = None,
                 echo: bool = True, program: list[str] | None = None) -> ClusterRun:
-    """Start ``count`` workers of ``program`` (default: ``python -m helpers.distributed``)
+    """Start ``count`` workers of ``program`` (default: ``python -m helpers.worker``)
     with ``worker_args`` and ``--out out_dir``, and wait for them, showing each log line as
     ``worker i | ...``. They share this machine's cores equally, and none outlives this
     process. ``crash=(i, k)`` has worker ``i`` die (SIGKILL) once its epoch ``k`` is kept,
@@ -81,8 +92,8 @@ def run_workers(count: int, worker_args: list[str], out_dir: str | Path,
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"   # TensorFlow's C++ errors repeat the worker's "stopped:" line
     env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"   # workers sharing a GPU take its memory as needed
     threads = max(1, (os.cpu_count() or 1) // count)
-    command = [*(program or [sys.executable, "-m", "helpers.distributed"]), *worker_args,
-               "--out", str(out_dir), "--threads", str(threads)]
+    command = [*(program or [sys.executable, "-m", "helpers.worker"]), *worker_args,
+               "--out", str(out_dir), "--threads", str(threads), "--launcher-pid", str(os.getpid())]
     logs = [out_dir / f"worker-{i}.log" for i in range(count)]
     processes = []
     started = time.monotonic()
@@ -93,8 +104,7 @@ def run_workers(count: int, worker_args: list[str], out_dir: str | Path,
                 processes.append(subprocess.Popen(
                     command + dies, env={**env, TF_CONFIG_ENV: tf_config(addresses, i)},
                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    start_new_session=True,  # Ctrl-C reaches this process, which stops them
-                    preexec_fn=_die_with_parent))
+                    start_new_session=True))  # Ctrl-C reaches this process, which stops them
         _watch(processes, logs, timeout, echo)
     finally:
         for process in processes:  # an interrupt, a timeout: no worker outlives its launcher
@@ -111,16 +121,6 @@ def run_workers(count: int, worker_args: list[str], out_dir: str | Path,
         run.weight_files = [path for i in range(count)
                             if (path := out_dir / f"worker-{i}.npz").exists()]
     return run
-
-
-def _die_with_parent() -> None:
-    """In a new worker (Linux): be killed when the process that started it dies, however."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # elsewhere the launcher's own clean-up is all there is
 
 
 def _watch(processes, logs, timeout, echo) -> None:

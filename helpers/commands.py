@@ -127,6 +127,11 @@ def train(args: argparse.Namespace) -> int:
     files.check_output_file(args.out.with_suffix(".json"), ".json", what="model card")
     if args.workers is not None and args.distribute != "multiworker":
         raise UsageError("--workers is for --distribute multiworker.")
+    from helpers import cluster
+
+    if args.workers is not None and args.workers > cluster.most_workers():
+        raise UsageError(f"--workers {args.workers}: at most {cluster.most_workers()} on this "
+                         "machine (one per core, at least 4); more would only share its cores.")
     quiet_tensorflow()
     if args.distribute == "mirrored":
         from helpers.distributed import split_cpu

@@ -8,23 +8,17 @@
   every epoch and resumes from the last one. It is what the workers of a multi-worker
   training run, since Keras' ``fit`` fails under ``MultiWorkerMirroredStrategy`` with the
   course's TensorFlow and Keras (``tests/test_distributed.py`` checks that it still does).
-- ``python -m helpers.distributed`` is one such worker (``helpers.cluster`` starts them).
+- :mod:`helpers.worker` is the program each worker of a multi-worker training runs.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import re
 import shutil
-import signal
-import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpers import report
-from helpers.errors import CourseError, UsageError
+from helpers.errors import CourseError
 
 TF_CONFIG_ENV = "TF_CONFIG"   # the cluster and this worker's place in it (tf.distribute's own)
 STRATEGIES = ("mirrored", "multiworker")  # what `cnn-course train --distribute` takes
@@ -202,111 +196,3 @@ def _restore(checkpoint, backup_dir) -> None:
         except (AssertionError, ValueError, tf.errors.OpError):
             raise CourseError(f"the checkpoint in {backup_dir} is not of this training: "
                               "delete the folder to start it.") from None
-
-
-# --------------------------------------------------------------------------- a worker
-
-
-def worker_parser() -> argparse.ArgumentParser:
-    """The worker's arguments (``helpers.cluster`` passes them; ``TF_CONFIG`` says where it is)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers.distributed",
-        description="One worker of a multi-worker training: run one per worker, each with "
-                    f"${TF_CONFIG_ENV} naming the cluster and its own index in it.")
-    parser.add_argument("--recipe", default="seed", help="training recipe (helpers.recipes)")
-    parser.add_argument("--epochs", type=int, help="epochs (default: the recipe's)")
-    parser.add_argument("--batch-size", type=int, help="the global batch (default: the recipe's)")
-    parser.add_argument("--train-size", type=int, help="train on this many images (default: all)")
-    parser.add_argument("--seed", type=int, default=0, help="random start and data order")
-    parser.add_argument("--threads", type=int, help="CPU threads this worker may use")
-    parser.add_argument("--backup", type=Path, help="checkpoint folder to resume from and keep")
-    parser.add_argument("--out", type=Path, required=True,
-                        help="folder for this worker's weights and history")
-    parser.add_argument("--crash-after-epoch", type=int, metavar="K",
-                        help="die (SIGKILL) once epoch K is kept, as when a machine fails")
-    return parser
-
-
-def worker_main(argv: list[str] | None = None) -> int:
-    """Train the recipe under ``MultiWorkerMirroredStrategy`` with ``train_loop`` and write
-    ``worker-<index>.npz`` (the final weights) and ``worker-<index>.json`` (the history)."""
-    import numpy as np
-
-    from helpers import files, mnist
-    from helpers.recipes import get_recipe
-    from helpers.startup import start_tensorflow
-
-    args = worker_parser().parse_args(argv)
-    tf = start_tensorflow()
-    import keras
-
-    recipe = get_recipe(args.recipe)
-    recipe = replace(recipe, batch_size=args.batch_size or recipe.batch_size)
-    files.check_output_dir(args.out, what="--out")
-    if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    strategy = tf.distribute.MultiWorkerMirroredStrategy()   # finds the others in TF_CONFIG
-    index = strategy.cluster_resolver.task_id
-    epochs = args.epochs or recipe.epochs
-    (x_train, y_train), _ = mnist.load_mnist()
-    x, y = mnist.subset(mnist.to_model_input(x_train), y_train, args.train_size)
-    if len(x) < recipe.batch_size:
-        raise UsageError(f"{len(x):,} images make no global batch of {recipe.batch_size}.")
-    weights, history = {}, []
-    for member, build in enumerate(recipe.builders):
-        keras.utils.set_random_seed(args.seed + member)
-        with strategy.scope():
-            model = build()
-            optimizer = recipe.optimizer(len(x) // recipe.batch_size * epochs)
-        if recipe.members > 1:
-            report.announce(f"network {member + 1} of {recipe.members}: {model.name}")
-        result = train_loop(strategy, model, optimizer, (x, y), recipe.batch_size, epochs,
-                            seed=args.seed, augment=recipe.augment() if recipe.augment else None,
-                            backup_dir=args.backup / f"network-{member + 1}" if args.backup else None,
-                            after_epoch=_crash_after(args.crash_after_epoch))
-        weights.update({f"network{member}_{i}": w for i, w in enumerate(model.get_weights())})
-        history.append({"losses": result.losses, "epoch_seconds": result.epoch_seconds,
-                        "resumed_from": result.resumed_from})
-    with files.atomic_write(args.out / f"worker-{index}.npz") as partial:
-        np.savez(partial, **weights)
-    files.write_text(args.out / f"worker-{index}.json", json.dumps(
-        {"worker": index, "strategy": describe(strategy), "images": len(x),
-         "global_batch": recipe.batch_size, "epochs": epochs, "networks": history}, indent=1))
-    return 0
-
-
-def _crash_after(epoch: int | None):
-    """What ``train_loop`` calls after each epoch: nothing, or death once ``epoch`` is kept."""
-    def after_epoch(number: int) -> None:
-        if number == epoch:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return after_epoch if epoch else None
-
-
-def _cause(message: str) -> str:
-    """TensorFlow's error message in one line: its cause, without the graph's node names."""
-    message = re.sub(r"{{.*?}}\s*", "", message).split("The error could be from")[0]
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    start = next((i for i, line in enumerate(lines) if "aborted by" in line), len(lines) - 1)
-    return " ".join(lines[max(start, 0):])[:400]
-
-
-def main() -> int:
-    """Run one worker; a failure is one line saying what happened, and exit code 1."""
-    from helpers.startup import start_tensorflow
-
-    tf = start_tensorflow()
-    try:
-        return worker_main()
-    except (CourseError, tf.errors.OpError) as exc:
-        print(f"stopped: {type(exc).__name__}: {_cause(str(exc))}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("stopped: interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

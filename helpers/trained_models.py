@@ -121,9 +121,12 @@ def _train_on_workers(recipe: Recipe, epochs: int, workers: int, backup: Path):
                                         "--backup", str(backup / "workers")],
                               backup / "logs")
     if not run.completed:
-        raise CourseError(f"the training stopped (worker exit codes {run.returncodes}; logs "
-                          f"in {backup / 'logs'}): run the same command again to resume from "
-                          "its last epoch.")
+        logs = f"logs in {backup / 'logs'}"
+        said = cluster.stopped_lines(run)
+        if said and not any(code < 0 for code in run.returncodes):  # none killed: it would again
+            raise CourseError(f"the training stopped: {said[0]} ({logs}).")
+        raise CourseError(f"the training stopped (worker exit codes {run.returncodes}; {logs}): "
+                          "run the same command again to resume from its last epoch.")
     members = networks(recipe)
     for index, network in enumerate(members):
         per_worker = [cluster.weights(path, network=index) for path in run.weight_files]

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from helpers import export, report
 from helpers.architectures import average_of
+from helpers.errors import CourseError
 from helpers.recipes import Recipe, get_recipe
 
 
@@ -82,8 +83,8 @@ def train(recipe: str | Recipe, train_data, val_data=None, epochs: int | None = 
         # first, so each epoch is kept before anything else can stop it; kept when done, since
         # the ensemble it belongs to may not be; the weights' previous copy is kept too, which
         # Keras falls back to if the last ones cannot be read
-        callbacks = [keras.callbacks.BackupAndRestore(str(backup_dir), delete_checkpoint=False,
-                                                      double_checkpoint=True), *callbacks]
+        callbacks = [_BackupAndRestore(str(backup_dir), delete_checkpoint=False,
+                                       double_checkpoint=True), *callbacks]
     epochs = epochs or recipe.epochs
     x, y = train_data
     model = model or recipe.build()
@@ -102,6 +103,18 @@ def train(recipe: str | Recipe, train_data, val_data=None, epochs: int | None = 
     else:
         history = model.fit(x, y, batch_size=recipe.batch_size, **fit_args)
     return TrainingRun(model, history.history, log.epoch_seconds)
+
+
+class _BackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Keras' ``BackupAndRestore``, saying what to do when the training it keeps cannot be
+    read (damaged, or written by another Keras)."""
+
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except (OSError, ValueError) as exc:
+            raise CourseError(f"the training kept in {self.backup_dir} cannot be read ({exc}): "
+                              "delete that folder to start the training again.") from None
 
 
 def _say_where_it_resumes(backup_dir: str | Path, verbose: bool) -> None:

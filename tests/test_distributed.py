@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import keras
 import numpy as np
@@ -140,6 +141,32 @@ def test_a_worker_that_cannot_start_stops_in_one_line_and_takes_no_other_down_wi
         assert "stopped: UsageError: unknown recipe 'nonsense'" in log and "Traceback" not in log
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_worker_ends_when_the_process_that_started_it_is_killed(tmp_path):
+    launcher = textwrap.dedent("""
+        import subprocess, sys, time
+        worker = subprocess.Popen([sys.executable, "-c",
+            "import os, time; from helpers.worker import _end_with_launcher; "
+            "_end_with_launcher(os.getppid()); print('ready', flush=True); time.sleep(120)"],
+            stdout=subprocess.PIPE, text=True)
+        assert worker.stdout.readline() == "ready\\n"
+        print(worker.pid, flush=True)
+        time.sleep(120)
+    """)
+    started = subprocess.Popen([sys.executable, "-c", launcher], stdout=subprocess.PIPE, text=True)
+    worker_pid = int(started.stdout.readline())
+    started.kill()   # as a kernel that dies or a Ctrl-C that never reaches the clean-up
+    started.wait()
+    for _ in range(100):
+        try:
+            os.kill(worker_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(worker_pid, 9)
+    pytest.fail("the worker outlived the process that started it")
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     """Two workers that train without interruption (the offline sample, a few steps)."""
@@ -264,6 +291,39 @@ def test_workers_are_only_for_multiworker(capsys):
 
     assert cli.main(["train", "--workers", "3"]) == 2
     assert capsys.readouterr().err == "cnn-course train: --workers is for --distribute multiworker.\n"
+
+
+def test_more_workers_than_this_machine_runs_are_refused_before_anything_starts(tmp_path, capsys):
+    from helpers import cli
+
+    too_many = cluster.most_workers() + 1
+    out = tmp_path / "model.keras"
+    assert cli.main(["train", "--distribute", "multiworker", "--workers", str(too_many),
+                     "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"cnn-course train: --workers {too_many}: at most {too_many - 1} on this machine "
+        "(one per core, at least 4); more would only share its cores.\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("returncodes, expected", [
+    ([1, 1], "the training stopped: worker 0 stopped: CourseError: the checkpoint in X is not "
+             "of this training: delete the folder to start it. (logs in "),
+    ([-9, 1], "the training stopped (worker exit codes [-9, 1]; logs in "),
+])
+def test_a_failed_multiworker_training_says_why_and_offers_a_resume_only_after_a_kill(
+        tmp_path, monkeypatch, returncodes, expected):
+    from helpers import recipes, trained_models
+
+    said = "stopped: CourseError: the checkpoint in X is not of this training: delete the folder to start it."
+    logs = [f"loading\n{said}\n" if code == 1 else "epoch 1/2\n" for code in returncodes]
+    monkeypatch.setattr(cluster, "run_workers", lambda *args, **kwargs: cluster.ClusterRun(
+        ["127.0.0.1:1", "127.0.0.1:2"], returncodes, logs, 1.0))
+    with pytest.raises(CourseError) as stopped:
+        trained_models._train_on_workers(recipes.get_recipe("seed"), 1, 2, tmp_path)
+    message = str(stopped.value)
+    assert message.startswith(expected)
+    assert ("run the same command again" in message) == (min(returncodes) < 0)
 
 
 def test_a_backup_of_another_training_is_kept_and_the_new_one_refused(tmp_path, capsys,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from helpers import architectures, mnist, recipes, training
-from helpers.errors import UsageError
+from helpers.errors import CourseError, UsageError
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +52,18 @@ def test_a_training_kept_in_a_backup_folder_resumes_after_its_last_epoch(sample,
     out = capsys.readouterr().out
     assert f"resuming after epoch 1, from {tmp_path}" in out
     assert len(run.epoch_seconds) == 1 and "epoch 2/2" in out.splitlines()[-1]
+
+
+@pytest.mark.parametrize("damaged", ["training_metadata.json", "latest.weights.h5"])
+def test_a_damaged_backup_says_to_delete_it(sample, tmp_path, damaged):
+    (x_train, y_train), _ = sample
+    data = (x_train[:256], y_train[:256])
+    training.train("seed", data, epochs=1, backup_dir=tmp_path, verbose=False)
+    for kept in tmp_path.glob(damaged + "*"):   # the file and Keras' copy of it
+        kept.write_text("{damaged")
+    with pytest.raises(CourseError, match=f"the training kept in {tmp_path} cannot be read .*: "
+                                          "delete that folder to start the training again."):
+        training.train("seed", data, epochs=2, backup_dir=tmp_path, verbose=False)
 
 
 def test_an_ensemble_keeps_each_network_in_its_own_backup(sample, tmp_path):
