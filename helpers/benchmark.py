@@ -178,7 +178,7 @@ def batch_norm_speed(x, y, recipe_name: str, images: int = 20_000) -> dict:
         plain = replace(recipe, build=lambda model=model: model, augment=None)
         seconds[name] = training.train(plain, (x, y), epochs=2, verbose=False).epoch_seconds[1]
     return {"network": fused.name, "images": int(len(x)), "batch_size": recipe.batch_size,
-            "fused_seconds": round(seconds["fused"], 3), "keras_seconds": round(seconds["keras"], 3),
+            "fused_seconds": round(seconds["fused"], 4), "keras_seconds": round(seconds["keras"], 4),
             "fused_speedup": round(seconds["keras"] / seconds["fused"], 2)}
 
 
