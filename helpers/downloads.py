@@ -1,20 +1,21 @@
-"""Downloads through ``keras.utils.get_file``, with a published checksum where there is one,
-an offline switch, and a fast, clear failure when there is no network."""
+"""Downloads with ``urllib`` and ``hashlib``: a published checksum and size checked where
+there are, an offline switch, and a fast, clear failure when there is no network. Nothing
+process-wide changes (no default socket timeout, no TensorFlow)."""
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
-import shutil
 import socket
-import tempfile
 import threading
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from helpers import report
 from helpers.errors import DatasetError
-from helpers.files import move_into_place
+from helpers.files import atomic_write
 
 OFFLINE_ENV = "CNN_COURSE_OFFLINE"  # set to 1 to never try a download (a classroom, tests)
 NETWORK_TIMEOUT = 10  # seconds; offline machines fail at once, slow ones within this
@@ -51,20 +52,28 @@ def _download_error(exc: BaseException, url: str, dest: Path) -> BaseException:
     """The course's words for what went wrong in a download."""
     if isinstance(exc, (DatasetError, KeyboardInterrupt)):
         return exc
-    if isinstance(exc, ValueError):  # get_file's word for a checksum that does not match
-        return DatasetError(f"{url}: the downloaded file has the wrong checksum; try again later.")
     if isinstance(exc, OSError) and exc.errno in _DISK_ERRORS:
         return DatasetError(f"cannot write {dest} ({exc.strerror}); free some space or choose "
                             "another folder.")
-    # get_file turns network errors into plain Exceptions; a dropped connection is an OSError
     return DatasetError(f"could not download {url} ({exc}); are you offline?")
+
+
+def _copy_with_hash(url: str, target: Path, timeout: float) -> tuple[int, str]:
+    """Copy ``url`` into ``target``; its size in bytes and sha256."""
+    digest, received = hashlib.sha256(), 0
+    with urllib.request.urlopen(url, timeout=timeout) as response, open(target, "wb") as out:
+        while chunk := response.read(1 << 20):
+            digest.update(chunk)
+            out.write(chunk)
+            received += len(chunk)
+    return received, digest.hexdigest()
 
 
 def download(url: str, dest: str | Path, sha256: str | None = None, size: int | None = None,
              timeout: float = NETWORK_TIMEOUT) -> Path:
-    """Download ``url`` to ``dest`` with ``keras.utils.get_file``, checking its sha256 and
-    size where they are published. The file appears at ``dest`` only once it is complete
-    and checked; nothing is left behind on failure."""
+    """Download ``url`` to ``dest``, checking its sha256 and size where they are published.
+    The file appears at ``dest`` only once it is complete and checked; nothing is left
+    behind on failure."""
     dest = Path(dest)
     host = urllib.parse.urlsplit(url).hostname
     if offline():
@@ -73,34 +82,18 @@ def download(url: str, dest: str | Path, sha256: str | None = None, size: int | 
         resolve_host(host, timeout)
     report.announce(f"Downloading {dest.name} from {host or url} into {dest.parent} ...")
     created = [p for p in [dest.parent, *dest.parent.parents] if not p.exists()]
-    previous_timeout = socket.getdefaulttimeout()
-    staging = None
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
-        socket.setdefaulttimeout(timeout)
-        from helpers.startup import start_tensorflow
-
-        start_tensorflow()  # get_file is Keras', which starts TensorFlow
-        import keras
-
-        fetched = Path(keras.utils.get_file(dest.name, url, file_hash=sha256,
-                                            hash_algorithm="sha256", cache_dir=staging,
-                                            cache_subdir="."))
-        received = fetched.stat().st_size
-        if size is not None and received != size:
-            raise DatasetError(f"{url}: downloaded {received:,} bytes, expected {size:,}; "
-                               "try again later.")
-        move_into_place(fetched, dest)
+        with atomic_write(dest) as partial:
+            received, digest = _copy_with_hash(url, partial, timeout)
+            if size is not None and received != size:
+                raise DatasetError(f"{url}: downloaded {received:,} bytes, expected {size:,}; "
+                                   "try again later.")
+            if sha256 is not None and digest != sha256:
+                raise DatasetError(f"{url}: the downloaded file has the wrong checksum; "
+                                   "try again later.")
     except BaseException as exc:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
         for folder in created:  # the folders made for it, innermost first, if still empty
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise _download_error(exc, url, dest) from None
-    finally:
-        socket.setdefaulttimeout(previous_timeout)
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
     return dest

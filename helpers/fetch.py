@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from helpers import mnist, report
 from helpers.downloads import download
 from helpers.errors import DatasetError
-from helpers.files import atomic_write, move_into_place
+from helpers.files import atomic_write, move_into_place, staging_dir
 from helpers.paths import DATA_DIR
 
 
@@ -74,7 +73,7 @@ def fetch_mnist(dest: str | Path = DATA_DIR, from_dir: str | Path | None = None)
             report.announce(f"MNIST: nothing copied from {from_dir}; {reason}")
         return dest
     dest.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=dest, prefix=".mnist."))
+    staging = staging_dir(dest, ".mnist.")
     try:
         how = _fill(staging, from_dir)
         mnist.load_folder(staging)

@@ -2,36 +2,56 @@
 
 Every file the course writes goes through :func:`atomic_write`: it is written under a
 temporary name beside its destination and moved into place only when complete, so a crash
-or a full disk never leaves half a file, and it gets the user's normal permissions.
+or a full disk never leaves half a file. Temporary files and folders are created with the
+ordinary modes (0o666, 0o777), which the system reduces by the user's umask, so what lands
+has the user's normal permissions.
 """
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 from helpers.errors import UsageError
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _unused_name(folder: Path, prefix: str, suffix: str = "") -> Path:
+    return folder / f"{prefix}{secrets.token_hex(6)}{suffix}"
+
+
+def staging_dir(folder: str | Path, prefix: str) -> Path:
+    """A new, empty hidden folder in ``folder`` (made if needed), to fill and then move into
+    place with :func:`move_into_place`."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    while True:
+        path = _unused_name(folder, prefix)
+        try:
+            os.mkdir(path, 0o777)
+            return path
+        except FileExistsError:
+            continue
+
+
+def _new_file(folder: Path, prefix: str, suffix: str) -> Path:
+    while True:
+        path = _unused_name(folder, prefix, suffix)
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return path
+        except FileExistsError:
+            continue
 
 
 @contextlib.contextmanager
 def atomic_write(path: str | Path):
     """Yield a temporary path beside ``path``; when the block ends without an error, move
-    it onto ``path`` with the user's normal permissions (unless the block removed it).
-    On an error nothing is left."""
+    it onto ``path`` (unless the block removed it). On an error nothing is left."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # the temporary name keeps the suffix: some writers (Keras) insist on it
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                    suffix=f".part{path.suffix}")
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = _new_file(path.parent, f".{path.name}.", f".part{path.suffix}")
     try:
         yield tmp
         if tmp.exists():
@@ -49,9 +69,9 @@ def write_text(path: str | Path, text: str) -> Path:
 
 
 def move_into_place(tmp: str | Path, path: str | Path) -> Path:
-    """Move a finished file or folder onto ``path`` with the user's normal permissions."""
+    """Move a finished file or folder (made by :func:`atomic_write` or :func:`staging_dir`)
+    onto ``path`` in one step."""
     tmp, path = Path(tmp), Path(path)
-    os.chmod(tmp, (0o777 if tmp.is_dir() else 0o666) & ~_umask())
     os.replace(tmp, path)
     return path
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 import os
 import shutil
 import tarfile
-import tempfile
 from pathlib import Path
 
 from helpers import report
 from helpers.downloads import download
 from helpers.errors import DatasetError
-from helpers.files import move_into_place
+from helpers.files import move_into_place, staging_dir
 from helpers.paths import DATA_DIR, DATA_ENV
 
 MOBILENET_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5"
@@ -56,7 +55,7 @@ def check_flowers(folder: Path) -> int:
 
 
 def _unpack_flowers(archive: Path, dest: Path) -> Path:
-    unpacked = Path(tempfile.mkdtemp(dir=dest, prefix=".flower_photos."))
+    unpacked = staging_dir(dest, ".flower_photos.")
     try:
         with tarfile.open(archive) as tar:
             tar.extractall(unpacked, filter="data")

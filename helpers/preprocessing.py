@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+from skimage.filters import threshold_otsu
 from skimage.morphology import reconstruction, skeletonize
 
 from helpers.errors import ImageError
@@ -48,7 +49,7 @@ def ink_map(grey: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
             ink = np.clip(ink - np.median(border_ink), 0, None)
     if ink.max() < MIN_INK_CONTRAST:
         return np.zeros_like(ink)
-    threshold = _otsu(ink)
+    threshold = threshold_otsu(ink, nbins=64)
     strong = np.percentile(ink[ink > threshold], 90) if np.any(ink > threshold) else ink.max()
     return np.clip((ink - threshold / 2) / max(strong - threshold / 2, 1e-6), 0, 1)
 
@@ -75,18 +76,6 @@ def paper_level(ink: np.ndarray) -> np.ndarray:
     shadows included, up to the picture's edges."""
     window = max(3, min(ink.shape) // 2)
     return reconstruction(ndimage.grey_erosion(ink, size=(window, window)), ink, method="dilation")
-
-
-def _otsu(values: np.ndarray) -> float:
-    """The threshold that best splits ``values`` into two groups (Otsu's method)."""
-    hist, edges = np.histogram(values, bins=64, range=(0, float(values.max()) + 1e-6))
-    centres = (edges[:-1] + edges[1:]) / 2
-    weight = np.cumsum(hist)
-    mean = np.cumsum(hist * centres)
-    total, total_mean = weight[-1], mean[-1]
-    between = (total_mean * weight - mean * total) ** 2 / np.maximum(
-        weight * (total - weight), 1e-12)
-    return float(centres[np.argmax(between[:-1])])
 
 
 def crop_to_ink(ink: np.ndarray, name: str = "<image>") -> np.ndarray:
