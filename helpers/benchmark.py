@@ -4,14 +4,12 @@ For each recipe it measures training speed (seconds per epoch, images per second
 GFLOP/s against this machine's matrix-multiply ceiling measured in the same run), the
 training time until test accuracy first reaches 99.0% (checked several times per epoch,
 with the clock stopped while checking; for an ensemble, the accuracy of the averaged
-prediction), and the final test accuracy. It also times the fused batch-norm kernel
-against Keras' own layer in the networks of the recipes that use batch normalisation.
+prediction), and the final test accuracy.
 """
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -20,7 +18,7 @@ import tensorflow as tf
 from keras import layers
 
 from helpers import files, mnist, recipes, report, training
-from helpers.blocks import leaf_layers, with_keras_batch_norm
+from helpers.blocks import leaf_layers
 
 TARGET_ACCURACY = 0.99
 CHECKS_PER_EPOCH = 8
@@ -165,23 +163,6 @@ def bench_recipe(recipe: recipes.Recipe, train_data, test_data, epochs: int | No
     }
 
 
-def batch_norm_speed(x, y, recipe_name: str, images: int = 20_000) -> dict:
-    """Seconds for one training epoch (after a warm-up epoch) of the recipe's first network
-    with the fused batch-norm kernel and with Keras' ``BatchNormalization``: same weights,
-    data, batch size and input pipeline (without augmentation), in this process."""
-    recipe = recipes.get_recipe(recipe_name)
-    x, y = mnist.subset(x, y, images)
-    build = recipe.builders[0]
-    fused = build()
-    seconds = {}
-    for name, model in (("fused", fused), ("keras", with_keras_batch_norm(fused))):
-        plain = replace(recipe, build=lambda model=model: model, augment=None)
-        seconds[name] = training.train(plain, (x, y), epochs=2, verbose=False).epoch_seconds[1]
-    return {"network": fused.name, "images": int(len(x)), "batch_size": recipe.batch_size,
-            "fused_seconds": round(seconds["fused"], 4), "keras_seconds": round(seconds["keras"], 4),
-            "fused_speedup": round(seconds["keras"] / seconds["fused"], 2)}
-
-
 def run_bench(recipe_names: list[str], epochs: int | None = None, train_size: int | None = None,
               data_source: str = "auto", seed: int = 0, ceiling_seconds: float = 2.0) -> dict:
     """Benchmark the named recipes in this process on the same data; returns the JSON report."""
@@ -199,12 +180,6 @@ def run_bench(recipe_names: list[str], epochs: int | None = None, train_size: in
         results[name] = bench_recipe(recipes.get_recipe(name), (x_train, y_train),
                                      (x_test, y_test), epochs)
         results[name]["ceiling_ratio"] = round(results[name]["gflops"] / ceiling, 3)
-    batch_norm = {}
-    for name in recipe_names:
-        if name != "seed":  # the article's network has no batch normalisation
-            keras.backend.clear_session()
-            report.announce(f"bench: {name}'s network with fused and with Keras batch norm")
-            batch_norm[name] = batch_norm_speed(x_train, y_train, name)
     seed_t = results.get("seed", {}).get("time_to_99")
     fast_t = results.get("fast", {}).get("time_to_99")
     return {
@@ -213,7 +188,6 @@ def run_bench(recipe_names: list[str], epochs: int | None = None, train_size: in
         "ceiling_gflops": round(ceiling, 1),
         "recipes": results,
         "speedup_time_to_99": round(seed_t / fast_t, 2) if seed_t and fast_t else None,
-        "batch_norm": batch_norm,
     }
 
 
@@ -239,11 +213,6 @@ def format_table(result: dict) -> str:
             for name, r in result["recipes"].items() if name != "seed")]
     if result["speedup_time_to_99"] is not None:
         lines += ["", f"speedup in time to 99% (seed / fast): {result['speedup_time_to_99']:.1f}x"]
-    lines += [""] if result["batch_norm"] else []
-    for name, bn in result["batch_norm"].items():
-        lines.append(f"batch norm in {name}'s {bn['network']}, one epoch of {bn['images']:,} "
-                     f"images at batch {bn['batch_size']}: fused kernel {bn['fused_seconds']:.1f} s, "
-                     f"Keras' layer {bn['keras_seconds']:.1f} s ({bn['fused_speedup']:.2f}x faster)")
     return "\n".join(lines)
 
 

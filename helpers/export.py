@@ -13,7 +13,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers.blocks import with_keras_batch_norm
 from helpers.errors import ModelError
 from helpers.files import atomic_write, check_output_file
 from helpers.startup import filtered_stderr
@@ -22,11 +21,12 @@ MODEL_SUFFIX = ".keras"
 
 
 def save_model(model: keras.Model, path: str | Path) -> Path:
-    """Save in Keras' ``.keras`` format, atomically (a crash never leaves half a file), with
-    standard Keras layers only, so that plain ``keras.saving.load_model`` reads it anywhere."""
+    """Save in Keras' ``.keras`` format, atomically (a crash never leaves half a file); the
+    course's networks use Keras' own layers only, so plain ``keras.saving.load_model`` reads
+    it anywhere."""
     path = check_output_file(path, MODEL_SUFFIX, what="model")
     with atomic_write(path) as tmp:
-        with_keras_batch_norm(model).save(tmp)
+        model.save(tmp)
     return path
 
 
@@ -65,7 +65,7 @@ def to_tflite(model: keras.Model) -> bytes:
     tf_logger.setLevel(logging.ERROR)
     try:
         with contextlib.redirect_stdout(io.StringIO()), filtered_stderr():
-            converter = tf.lite.TFLiteConverter.from_keras_model(with_keras_batch_norm(model))
+            converter = tf.lite.TFLiteConverter.from_keras_model(model)
             return converter.convert()
     finally:
         tf_logger.setLevel(level)

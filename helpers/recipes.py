@@ -94,8 +94,8 @@ RECIPES: dict[str, Recipe] = {
         epochs=5,
     ),
     # The least wall-clock time to 99% on a CPU. A CNN with strided convolutions instead of
-    # pooling does a quarter of the article's arithmetic; batch normalisation (TensorFlow's
-    # fused kernel) lets it train at a thirty times larger learning rate; batches of 512 keep
+    # pooling does a quarter of the article's arithmetic; batch normalisation lets it train
+    # at a thirty times larger learning rate; batches of 512 keep
     # both cores busy with fewer, larger steps; a one-cycle schedule warms up, then anneals
     # to zero by the third epoch; tf.data feeds batches from memory while a step computes.
     "fast": Recipe(
