@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup course prepare doctor fast test test-quick test-full test-browser lab data clean
+.PHONY: setup course prepare doctor fast test test-unit test-quick test-full test-browser lab data clean
 
 setup: $(STAMP)
 
@@ -32,19 +32,24 @@ fast: setup          ## run every notebook in fast mode (a few minutes)
 # The notebooks nbval runs exactly as a learner opens them (full mode; nothing trains in them).
 AS_OPENED := notebooks/01_data.ipynb notebooks/02_building_blocks.ipynb
 
+# Each test target spells out its whole marker expression (a -m given here replaces the
+# one in pyproject.toml's addopts): slow = trains a network or starts a process.
+test-unit: setup     ## no training, no kernels, no processes (under a minute)
+	$(BIN)/python -m pytest -m "not slow and not notebook and not full and not browser"
+
 test: setup          ## the test suite: helpers, CLI, doctor, checkpoints, every notebook in fast mode (~10 min)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not full and not browser"
 	CNN_COURSE_OFFLINE=1 $(BIN)/python -m pytest --nbval-lax $(AS_OPENED)
 
-test-quick: setup    ## everything but the notebooks (~4 min)
-	$(BIN)/python -m pytest -m "not notebook and not full"
+test-quick: setup    ## everything but the notebooks, the full-data claims and the browser (~4 min)
+	$(BIN)/python -m pytest -m "not notebook and not full and not browser"
 
 test-full: setup     ## every notebook in full mode on the full dataset, with its claims (~20 min)
-	$(BIN)/python -m pytest -m full
+	$(BIN)/python -m pytest -m "full"
 
 # Needs Debian's chromium (apt-get install chromium); never a browser downloaded by Playwright.
 test-browser: setup  ## JupyterLab in chromium: notebooks 01 and 08, the pad drawn with the mouse (~2 min)
-	$(BIN)/python -m pytest -m browser tests/test_browser.py
+	$(BIN)/python -m pytest -m "browser" tests/test_browser.py
 
 # JupyterLab stops as root unless told; root is what a container gives, so say so and tell it.
 lab: setup           ## open the notebooks in JupyterLab

@@ -38,6 +38,14 @@ def own_checkpoints(tmp_path, monkeypatch):
     monkeypatch.setenv(CHECKPOINT_ENV, str(tmp_path / "own-checkpoints"))
 
 
+@pytest.fixture(autouse=True)
+def own_speed_file(tmp_path_factory, monkeypatch):
+    """The machine's measured speed is kept in the test run's own folder, not in build/."""
+    from helpers import speed
+
+    monkeypatch.setattr(speed, "CACHE_PATH", tmp_path_factory.getbasetemp() / "speed.json")
+
+
 @pytest.fixture
 def tiny_mnist_dir(tmp_path: Path) -> Path:
     """A folder with the four MNIST file names holding tiny (wrong-checksum) IDX data."""

@@ -74,6 +74,7 @@ def test_fetch_data_from_a_bad_folder_gives_no_internet_advice(tiny_mnist_dir, t
     assert "checksum mismatch" in err and "internet" not in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_fetch_data_from_a_bad_folder_over_a_good_copy_says_it_was_ignored(
         shared_mnist, tiny_mnist_dir, tmp_path, capsys):
     dest = tmp_path / "classroom"
@@ -94,6 +95,7 @@ def test_the_help_states_the_exit_codes_and_lists_the_recipes():
         assert f"  {code}" in top
 
 
+@pytest.mark.slow
 def test_sample_digits_writes_images_and_a_labels_csv_predict_reads(tmp_path, capsys):
     from helpers import own_digits, samples
 

@@ -45,6 +45,7 @@ def run_python(code: str) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
+@pytest.mark.slow
 @CPU_ONLY
 def test_the_cpu_splits_into_devices_before_tensorflow_starts_them():
     done = run_python("""
@@ -59,6 +60,7 @@ def test_the_cpu_splits_into_devices_before_tensorflow_starts_them():
     assert replicas == first
 
 
+@pytest.mark.slow
 def test_splitting_after_tensorflow_started_its_devices_says_what_to_do():
     done = run_python("""
         from helpers import distributed
@@ -87,6 +89,7 @@ def _loop_model(strategy):
         return architectures.article_cnn(), keras.optimizers.SGD(0.05)
 
 
+@pytest.mark.slow
 def test_the_loop_learns_what_fit_learns_on_the_same_batches(images):
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
     model, optimizer = _loop_model(strategy)
@@ -101,6 +104,7 @@ def test_the_loop_learns_what_fit_learns_on_the_same_batches(images):
     assert result.losses[0] == pytest.approx(history.history["loss"][0], rel=1e-4)
 
 
+@pytest.mark.slow
 def test_the_loop_resumes_after_its_last_epoch_and_loses_nothing(images, tmp_path):
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
     model, optimizer = _loop_model(strategy)
@@ -133,6 +137,7 @@ def test_workers_get_their_own_tf_config_on_loopback_and_not_the_notebooks_metri
     assert "worker 0 | {" in shown and "worker 1 | {" in shown
 
 
+@pytest.mark.slow
 def test_a_worker_that_cannot_start_stops_in_one_line_and_takes_no_other_down_with_it(
         tmp_path, sample_only):
     run = cluster.run_workers(2, ["--recipe", "nonsense"], tmp_path, timeout=120, echo=False)
@@ -141,6 +146,7 @@ def test_a_worker_that_cannot_start_stops_in_one_line_and_takes_no_other_down_wi
         assert "stopped: UsageError: unknown recipe 'nonsense'" in log and "Traceback" not in log
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_a_worker_ends_when_the_process_that_started_it_is_killed(tmp_path):
     launcher = textwrap.dedent("""
@@ -179,6 +185,7 @@ def uninterrupted(tmp_path_factory):
     return run
 
 
+@pytest.mark.slow
 def test_two_workers_on_loopback_end_with_identical_weights(uninterrupted):
     first, second = (cluster.weights(path) for path in uninterrupted.weight_files)
     assert cluster.largest_difference(first, second) == 0.0
@@ -190,6 +197,7 @@ def test_two_workers_on_loopback_end_with_identical_weights(uninterrupted):
     assert len(losses) == 2 and losses[1] < losses[0]   # it learns
 
 
+@pytest.mark.slow
 def test_a_training_whose_worker_is_killed_resumes_and_loses_nothing(
         uninterrupted, tmp_path, sample_only):
     args = WORKER_ARGS + ["--backup", str(tmp_path / "checkpoints")]
@@ -225,6 +233,7 @@ except ValueError as exc:
 """
 
 
+@pytest.mark.slow
 def test_keras_fit_still_fails_under_multiworker_mirrored_strategy(tmp_path):
     """Why the workers run a loop of their own. When this fails, Keras' fit trains under
     MultiWorkerMirroredStrategy: notebook 09 and helpers.distributed can then use it."""
@@ -259,6 +268,7 @@ def train_command(tmp_path, *argv) -> tuple[subprocess.CompletedProcess, dict | 
     return done, json.loads(card.read_text()) if card.exists() else None
 
 
+@pytest.mark.slow
 @CPU_ONLY
 def test_train_mirrored_names_the_strategy_and_its_devices(tmp_path):
     done, card = train_command(tmp_path, "--distribute", "mirrored")
@@ -271,6 +281,7 @@ def test_train_mirrored_names_the_strategy_and_its_devices(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.keras"]
 
 
+@pytest.mark.slow
 @CPU_ONLY
 def test_train_multiworker_trains_in_worker_processes_on_loopback(tmp_path):
     done, card = train_command(tmp_path, "--distribute", "multiworker", "--workers", "2")
@@ -326,6 +337,7 @@ def test_a_failed_multiworker_training_says_why_and_offers_a_resume_only_after_a
     assert ("run the same command again" in message) == (min(returncodes) < 0)
 
 
+@pytest.mark.slow
 def test_a_backup_of_another_training_is_kept_and_the_new_one_refused(tmp_path, capsys,
                                                                       sample_only):
     from helpers import cli
@@ -342,6 +354,7 @@ def test_a_backup_of_another_training_is_kept_and_the_new_one_refused(tmp_path, 
     assert files_under(backup) == kept and not (tmp_path / "model.keras").exists()
 
 
+@pytest.mark.slow
 def test_a_backup_without_a_kept_epoch_takes_the_new_settings(tmp_path, capsys, sample_only):
     from helpers import cli
 
@@ -352,6 +365,7 @@ def test_a_backup_without_a_kept_epoch_takes_the_new_settings(tmp_path, capsys, 
     assert "Keeping the training in" in capsys.readouterr().out and not backup.exists()
 
 
+@pytest.mark.slow
 def test_an_interrupted_train_command_resumes_when_run_again(tmp_path, capsys, monkeypatch,
                                                             sample_only):
     from helpers import cli, trained_models
@@ -380,6 +394,7 @@ def test_an_interrupted_train_command_resumes_when_run_again(tmp_path, capsys, m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.keras"]
 
 
+@pytest.mark.slow
 def test_a_backup_folder_the_command_did_not_write_is_refused(tmp_path, capsys, sample_only):
     from helpers import cli
 

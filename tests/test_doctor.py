@@ -62,6 +62,7 @@ def test_missing_lab_extensions_are_problems(tmp_path):
     assert "jupyterlab-manager" in text and one_line_with_fix(text, "pip install --force-reinstall ipywidgets")
 
 
+@pytest.mark.slow
 def test_unusable_data_folder_is_a_problem_and_the_sample_a_note(monkeypatch, offline,
                                                                  tiny_mnist_dir):
     [note] = doctor.check_data()

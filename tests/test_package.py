@@ -33,6 +33,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", MODULES)
 def test_importing_a_module_changes_nothing(module):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
@@ -61,9 +62,13 @@ def test_the_package_and_the_help_start_no_tensorflow(argv):
     assert out.stdout.strip().splitlines()[-1] == "False False"
 
 
-def test_setup_seeds_styles_and_prints_one_banner(capsys):
+@pytest.mark.slow
+def test_setup_seeds_styles_and_prints_one_banner(capsys, monkeypatch):
     import matplotlib
 
+    from helpers import speed
+
+    monkeypatch.setenv(speed.SPEED_ENV, "16")  # as the runner gives it: no probe to announce
     matplotlib.rcParams["axes.spines.top"] = True
     session.setup(7)
     first = np.random.random()

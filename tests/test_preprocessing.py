@@ -133,6 +133,7 @@ def test_an_animated_gif_is_read_from_its_first_frame_with_ink():
     assert np.abs(ours - to_mnist(png(ring()))).max() < 0.1
 
 
+@pytest.mark.slow
 def test_a_very_large_image_is_reduced_as_it_is_read():
     big = ring(size=3000, box=(800, 400, 1800, 2200), width=180)
     for fmt in ("PNG", "JPEG"):
@@ -240,6 +241,7 @@ def digit_files(tmp_path):
     return good, bad
 
 
+@pytest.mark.slow
 def test_predict_prints_one_line_per_image_and_exits_0(small_model, digit_files, capsys):
     good, _ = digit_files
     assert cli.main(["predict", "--model", str(small_model), str(good), str(good)]) == 0
@@ -298,6 +300,7 @@ def labelled_folder(tmp_path):
     return folder
 
 
+@pytest.mark.slow
 def test_predict_labels_scores_a_folder_per_group(small_model, labelled_folder, capsys):
     assert cli.main(["predict", "--json", "--model", str(small_model),
                      "--labels", str(labelled_folder)]) == 0
@@ -331,6 +334,7 @@ def test_predict_labels_csv_reports_bad_rows_by_line(small_model, digit_files, t
     assert score["count"] == 1 and list(score["groups"]) == ["pen"]
 
 
+@pytest.mark.slow
 def test_the_stroke_widths_preprocessing_aims_at_are_mnist_s():
     (x, _), _ = mnist.load_mnist(source="sample")
     widths = preprocessing.mnist_stroke_widths(x[:1000])

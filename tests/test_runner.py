@@ -48,6 +48,7 @@ def test_discover_orders_numbered_notebooks_and_filters(course):
                                                                "03_after.ipynb"]
 
 
+@pytest.mark.slow
 def test_run_records_metrics_reports_failures_and_goes_on(course, tmp_path):
     out = tmp_path / "build"
     results = run_course(out_dir=out, fast=True, notebook_dir=course)
@@ -76,11 +77,13 @@ def test_run_records_metrics_reports_failures_and_goes_on(course, tmp_path):
         "01_records.ipynb", "02_fails.ipynb", "03_after.ipynb", "scratch.ipynb"]
 
 
+@pytest.mark.slow
 def test_full_mode_injects_nothing(course, tmp_path):
     results = run_course(out_dir=tmp_path / "b", only=["1"], notebook_dir=course)
     assert results["01_records"].metrics == {"answer": 0.0}
 
 
+@pytest.mark.slow
 def test_cli_run_exits_non_zero_when_a_notebook_fails(course, tmp_path, capsys):
     code = cli.main(["run", "--fast", "--only", "02", "03", "--out", str(tmp_path / "b"),
                      "--notebooks", str(course)])
@@ -113,12 +116,14 @@ def test_cli_fetch_data_offline_fails_fast_and_clearly(offline, tmp_path, capsys
     assert files_under(dest) == [] and not (dest / "mnist").exists()  # nothing half-made
 
 
+@pytest.mark.slow
 def test_cli_fetch_data_from_folder_prints_export_line(shared_mnist, tmp_path, capsys):
     dest = tmp_path / "classroom"
     assert cli.main(["fetch-data", "--dest", str(dest), "--from", str(shared_mnist)]) == 0
     assert f"export CNN_COURSE_DATA={dest}" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_times_in_reference_epochs_and_long_cells_that_do_not_announce(tmp_path, monkeypatch):
     from helpers import speed
     from helpers.run_report import format_targets

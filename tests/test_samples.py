@@ -17,6 +17,7 @@ def _fake_mnist_test(n=30):
     return images, np.arange(n) % 10
 
 
+@pytest.mark.slow
 def test_every_kind_with_the_labels_it_draws():
     made = samples.real_world_digits(per_kind=10, seed=0, mnist_test=_fake_mnist_test())
     kinds = [s.kind for s in made]
@@ -43,6 +44,7 @@ def _stroke_share(sample):
     return preprocessing.stroke_width(alpha) / samples.CANVAS_SIZE
 
 
+@pytest.mark.slow
 def test_the_images_are_what_their_kind_says():
     made = samples.real_world_digits(per_kind=10, seed=0, mnist_test=_fake_mnist_test())
     for sample in made:
@@ -75,6 +77,7 @@ def test_the_same_seed_makes_the_same_images():
     assert [s.data for s in first] != [s.data for s in other]
 
 
+@pytest.mark.slow
 def test_every_generated_image_preprocesses_to_an_mnist_digit():
     for sample in samples.real_world_digits(per_kind=10, seed=0, mnist_test=_fake_mnist_test()):
         digit = preprocessing.to_mnist(sample.data, sample.name)[..., 0]

@@ -12,6 +12,7 @@ import pytest
 from helpers import speed
 
 
+@pytest.mark.slow
 def test_probe_predicts_an_epoch_from_its_steps():
     measured = speed.probe(train_steps=8, eval_steps=4)
     expected = (measured.train_step_seconds * math.ceil(60_000 / 32)

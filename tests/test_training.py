@@ -18,6 +18,7 @@ def sample():
     return (mnist.to_model_input(x_train), y_train), (mnist.to_model_input(x_test), y_test)
 
 
+@pytest.mark.slow
 def test_seed_recipe_learns_on_the_sample(sample, capsys):
     (x_train, y_train), (x_test, y_test) = sample
     keras.utils.set_random_seed(0)
@@ -38,6 +39,7 @@ class StopAfterFirstEpoch(keras.callbacks.Callback):
         raise KeyboardInterrupt
 
 
+@pytest.mark.slow
 def test_a_training_kept_in_a_backup_folder_resumes_after_its_last_epoch(sample, tmp_path, capsys):
     (x_train, y_train), _ = sample
     data = (x_train[:512], y_train[:512])
@@ -54,6 +56,7 @@ def test_a_training_kept_in_a_backup_folder_resumes_after_its_last_epoch(sample,
     assert len(run.epoch_seconds) == 1 and "epoch 2/2" in out.splitlines()[-1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damaged", ["training_metadata.json", "latest.weights.h5"])
 def test_a_damaged_backup_says_to_delete_it(sample, tmp_path, damaged):
     (x_train, y_train), _ = sample
@@ -66,6 +69,7 @@ def test_a_damaged_backup_says_to_delete_it(sample, tmp_path, damaged):
         training.train("seed", data, epochs=2, backup_dir=tmp_path, verbose=False)
 
 
+@pytest.mark.slow
 def test_an_ensemble_keeps_each_network_in_its_own_backup(sample, tmp_path):
     (x_train, y_train), (x_test, _) = sample
     recipe = dataclasses.replace(recipes.get_recipe("best"), epochs=1,
@@ -86,6 +90,7 @@ def test_unknown_recipe_lists_choices():
         recipes.get_recipe("turbo")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, floor", [("seed", 0.8), ("fast", 0.4), ("best", 0.5)])
 def test_every_recipe_learns_in_a_few_steps(sample, name, floor):
     (x_train, y_train), (x_test, y_test) = sample
@@ -99,6 +104,7 @@ def test_every_recipe_learns_in_a_few_steps(sample, name, floor):
     assert run.history["accuracy"][-1] > floor
 
 
+@pytest.mark.slow
 def test_an_ensemble_recipe_trains_one_network_per_builder_and_averages_them(sample):
     (x_train, y_train), (x_test, _) = sample
     recipe = dataclasses.replace(recipes.get_recipe("best"), epochs=1,
@@ -138,6 +144,7 @@ def test_the_recipe_table_imports_no_tensorflow():
     assert out.stdout.split() == ["False", "False"]
 
 
+@pytest.mark.slow
 def test_load_or_train_trains_once_then_loads(sample, tmp_path, capsys):
     (x_train, y_train), _ = sample
     path = tmp_path / "m.keras"

@@ -39,6 +39,7 @@ def _notebook_06_cells():
     return definitions, [s for s in code if s.startswith("if PART_B:")]
 
 
+@pytest.mark.slow
 def test_notebook_06_part_b_runs_its_steps_on_tiny_photos(photo_folder, monkeypatch):
     """Part B only runs where its downloads are; here its cells run on generated photos
     with random MobileNetV2 weights, with the notebook's own head and steps."""
@@ -75,6 +76,7 @@ def test_notebook_06_head_freezes_to_its_own_weights():
     assert any(layer.name == "conv_base" for layer in model.layers)
 
 
+@pytest.mark.slow
 def test_damaged_weights_file_is_a_clear_error(tmp_path):
     bad = tmp_path / "weights.h5"
     bad.write_bytes(b"not hdf5")
@@ -94,6 +96,7 @@ def test_incomplete_flower_folder_is_rejected(tmp_path):
         photos.check_flowers(tmp_path)
 
 
+@pytest.mark.slow
 def test_fetch_with_photos_offline_fails_clearly(offline, shared_mnist, tmp_path, capsys):
     dest = tmp_path / "classroom"
     code = cli.main(["fetch-data", "--dest", str(dest), "--from", str(shared_mnist),
