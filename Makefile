@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -e '.[dev]'
-	$(BIN)/python -m ipykernel install --sys-prefix --name cnn-course --display-name "Python 3 (cnn-course)"
+	$(BIN)/cnn-course install-kernel
 	touch $(STAMP)
 
 course: prepare      ## make the checkpoints (once), then run every notebook in full mode; results in build/

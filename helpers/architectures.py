@@ -1,12 +1,13 @@
 """The course's networks, from the beginner article's CNN to small versions of the ideas
 behind modern ones (batch normalisation, global average pooling, ResNet, Inception,
-MobileNet), and an ensemble that averages networks."""
+MobileNet), an ensemble that averages networks, and their arithmetic per image."""
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
-from helpers.blocks import batch_norm, conv_bn_relu
+from helpers.blocks import batch_norm, conv_bn_relu, leaf_layers
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -203,3 +204,26 @@ ARCHITECTURES = {
     "inception-style": small_inception,
     "depthwise separable": separable_cnn,
 }
+
+
+def flops_per_image(model: keras.Model) -> int:
+    """Forward-pass FLOPs for one image (a multiply-add counts as 2), from the layer shapes.
+
+    Counts convolutions (plain, depthwise and separable) and dense layers, which are nearly
+    all of a CNN's arithmetic.
+    """
+    total = 0
+    for layer in leaf_layers(model):
+        if isinstance(layer, layers.SeparableConv2D):
+            out_h, out_w, out_c = layer.output.shape[1:]
+            in_c = layer.input.shape[-1]
+            depthwise = int(np.prod(layer.kernel_size)) * in_c * layer.depth_multiplier
+            total += 2 * out_h * out_w * (depthwise + in_c * layer.depth_multiplier * out_c)
+        elif isinstance(layer, layers.DepthwiseConv2D):
+            k = int(np.prod(layer.kernel_size))
+            total += 2 * k * int(np.prod(layer.output.shape[1:]))
+        elif isinstance(layer, (layers.Conv2D, layers.Dense)):
+            kernel = layer.kernel.shape  # (..., in, out): each output uses prod(kernel[:-1]) MACs
+            outputs = int(np.prod(layer.output.shape[1:]))
+            total += 2 * int(np.prod(kernel[:-1])) * outputs
+    return total

@@ -1,50 +1,85 @@
 """Checkpoints in a notebook: a long training loaded from its checkpoint when its settings
 and data match the notebook's, saying where it came from; otherwise trained, and kept only
 when ``cnn-course prepare`` runs the notebook (it sets ``CNN_COURSE_REBUILD``), so that a
-learner's experiment never stands in for a prepared checkpoint. A model card holds what the
-checkpoint is, its settings and data (fingerprints), its curves and times (seconds and
-reference epochs), what its run measured, versions, date, machine and the model's sha256.
-Fast mode has its own (``NAME_fast``). The folder itself is ``helpers.checkpoint_store``.
+learner's experiment never stands in for a prepared checkpoint. A checkpoint is a model
+(``NAME.keras``) and its model card (``NAME.json``, :mod:`helpers.model_card`). Fast mode
+has its own (``NAME_fast``). Notebooks 04 and 08 catch up from notebook 03's model.
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
-import platform
-from dataclasses import dataclass, field
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
-from helpers import report
-from helpers.checkpoint_store import (
-    CARD_FORMAT, CheckpointError, file_sha256, checkpoint_dir, describe, full_name, read_card,
-    rebuilding,
-)
-from helpers.files import write_text
-from helpers.training import TrainingRun
+from helpers import paths, report
+from helpers.files import atomic_write
+from helpers.model_card import CardError, ModelCard, TrainingRun, data_fingerprint, fingerprint
+
+CHECKPOINT_ENV = "CNN_COURSE_CHECKPOINTS"  # another checkpoint folder (the tests use their own)
+REBUILD_ENV = "CNN_COURSE_REBUILD"         # "1": train and replace (what `prepare` sets)
+CATCH_UP = "03_mnist_cnn"                  # notebook 03's final model: what a learner catches up from
+GET_CHECKPOINTS = ("run `cnn-course prepare` (it trains them), or copy them from a prepared "
+                   "folder with `cnn-course fetch-data --from DIR`")
 
 
-def fingerprint(*arrays) -> str:
-    """A short hash of arrays (weights, say): equal arrays, equal fingerprints."""
-    import numpy as np
+def checkpoint_dir() -> Path:
+    """Where checkpoints live: ``$CNN_COURSE_CHECKPOINTS``, or the course's ``checkpoints/``."""
+    return Path(os.environ.get(CHECKPOINT_ENV) or paths.CHECKPOINT_DIR)
 
-    digest = hashlib.sha256()
-    for array in arrays:
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()[:16]
+
+def full_name(name: str, fast: bool = False) -> str:
+    """A checkpoint's name in fast mode (``NAME_fast``) or full mode."""
+    return f"{name}_fast" if fast else name
+
+
+def model_file(name: str, folder: Path | None = None) -> Path:
+    """Checkpoint ``name``'s model file."""
+    return (folder or checkpoint_dir()) / f"{name}.keras"
+
+
+def rebuilding() -> bool:
+    """Whether ``cnn-course prepare`` is running this notebook (train and keep)."""
+    return os.environ.get(REBUILD_ENV) == "1"
+
+
+def present(name: str, fast: bool = False) -> bool:
+    """Whether checkpoint ``name`` is there and whole (its settings are checked on loading)."""
+    try:
+        ModelCard.read(model_file(full_name(name, fast)))
+        return True
+    except CardError:
+        return False
 
 
 def _config_fingerprint(config) -> str:
-    """A short hash of a Keras configuration, without the names Keras numbers as it goes."""
-    def unnamed(value):
-        if isinstance(value, dict):
-            return {k: unnamed(v) for k, v in value.items() if k != "name"}
-        if isinstance(value, (list, tuple)):
-            return [unnamed(v) for v in value]
-        return value
+    """A short hash of a Keras configuration, without the names Keras numbers as it goes
+    (``conv2d_7``): each name, and every reference to it (a functional model's connections),
+    becomes its order of appearance, so the same network built later hashes the same."""
+    names: dict[str, str] = {}
 
-    text = json.dumps(unnamed(config), sort_keys=True, default=str)
+    def collect(value):
+        if isinstance(value, dict):
+            if isinstance(value.get("name"), str):
+                names.setdefault(value["name"], f"#{len(names)}")
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                collect(item)
+
+    def renamed(value):
+        if isinstance(value, dict):
+            return {k: renamed(v) for k, v in value.items() if k != "name"}
+        if isinstance(value, (list, tuple)):
+            return [renamed(v) for v in value]
+        return names.get(value, value) if isinstance(value, str) else value
+
+    collect(config)
+    text = json.dumps(renamed(config), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -63,31 +98,28 @@ def recipe_settings(recipe, epochs: int) -> dict:
     }
 
 
-def data_fingerprint(x, y) -> dict:
-    """Enough to tell two training sets apart: their size and a hash of labels and pixels."""
-    return {"images": int(len(x)), "sha256": fingerprint(y, x[::max(len(x) // 1000, 1)])}
-
-
 @dataclass
 class Checkpointed(TrainingRun):
-    """What ``load_or_train`` gives: a training run, with its card and whether it was loaded."""
+    """A long training, trained here or loaded: its card (``None`` when it was trained here
+    and not kept), whether it was loaded, and the accuracy measured on it by this run."""
 
-    card: dict = field(default_factory=dict)
+    card: ModelCard | None = None
     loaded: bool = False
+    accuracy: float | None = None
 
 
-def _matching_card(name: str, wanted: dict) -> tuple[dict | None, str | None]:
+def _matching_card(name: str, wanted: dict) -> tuple[ModelCard | None, str | None]:
     """The card of checkpoint ``name`` if it was made with ``wanted``'s settings and data;
     else ``None`` and why (``None`` too when there is no checkpoint)."""
-    if not (checkpoint_dir() / f"{name}.json").exists():
+    if not model_file(name).with_suffix(".json").exists():
         return None, None
     try:
-        card = read_card(name)
-    except CheckpointError as exc:
+        card = ModelCard.read(model_file(name))
+    except CardError as exc:
         return None, str(exc)
     for key, what in (("data", "training data"), ("settings", "settings")):
-        if card.get(key) != wanted[key]:
-            return None, f"it was made with other {what} ({card.get(key)}, here {wanted[key]})"
+        if getattr(card, key) != wanted[key]:
+            return None, f"it was made with other {what} ({getattr(card, key)}, here {wanted[key]})"
     return card, None
 
 
@@ -99,51 +131,10 @@ def _load(name: str, wanted: dict) -> tuple[Checkpointed | None, str | None]:
     if card is None:
         return None, reason
     try:
-        model = export.load_model(checkpoint_dir() / f"{name}.keras")
+        model = export.load_model(model_file(name))
     except ModelError as exc:  # another Keras, say: train instead
         return None, str(exc)
-    return Checkpointed(model, card["history"], card["epoch_seconds"], card, loaded=True), None
-
-
-def will_load(name: str, settings: dict, data, *, fast: bool = False, use: bool = True) -> bool:
-    """Whether ``load_or_train`` with these arguments will load rather than train."""
-    if not use or rebuilding():
-        return False
-    wanted = {"settings": settings, "data": data_fingerprint(*data)}
-    return _matching_card(full_name(name, fast), wanted)[0] is not None
-
-
-def save(name: str, run, card: dict) -> dict:
-    """Write ``run``'s model and then its card into the checkpoint folder."""
-    from helpers import export
-
-    folder = checkpoint_dir()
-    (folder / f"{name}.json").unlink(missing_ok=True)  # no old card beside a new model
-    model_file = export.save_model(run.model, folder / f"{name}.keras")
-    card = dict(card, format=CARD_FORMAT, sha256=file_sha256(model_file))
-    write_text(folder / f"{name}.json", json.dumps(card, indent=1) + "\n")
-    return card
-
-
-def _new_card(name: str, what: str, wanted: dict, run) -> dict:
-    import keras
-
-    from helpers import speed
-
-    seconds = float(sum(run.epoch_seconds))
-    return {
-        "name": name, "what": what, **wanted,
-        "history": {k: [v if isinstance(v, str) else float(v) for v in values]
-                    for k, values in run.history.items()},
-        "epoch_seconds": [round(float(s), 2) for s in run.epoch_seconds],
-        "training_seconds": round(seconds, 1),
-        "reference_epochs": round(seconds / speed.reference_epoch_seconds(), 2),
-        "measured": {},
-        "made_by": "cnn-course prepare",
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores ({platform.node()})",
-        "versions": {"python": platform.python_version(), "keras": keras.__version__},
-        "date": dt.datetime.now().isoformat(timespec="seconds"),
-    }
+    return Checkpointed(model, card.history, card.epoch_seconds, card, loaded=True), None
 
 
 def load_or_train(name: str, what: str, settings: dict, data, train: Callable, *,
@@ -157,7 +148,7 @@ def load_or_train(name: str, what: str, settings: dict, data, train: Callable, *
         found, reason = _load(name, wanted)
         if found:
             report.announce(f"Loaded checkpoint {name} instead of training: {what}, "
-                            f"{describe(found.card)}. To train it here, set "
+                            f"{found.card.describe()}. To train it here, set "
                             "USE_CHECKPOINTS = False in the settings cell.")
             return found
         if reason:
@@ -168,9 +159,9 @@ def load_or_train(name: str, what: str, settings: dict, data, train: Callable, *
 def _keep(name: str, what: str, wanted: dict, run, measured: dict | None = None) -> Checkpointed:
     result = Checkpointed(run.model, run.history, list(run.epoch_seconds))
     if rebuilding():
-        card = _new_card(name, what, wanted, run)
-        card["measured"] = {k: float(v) for k, v in (measured or {}).items()}
-        result.card = save(name, run, card)
+        card = ModelCard.for_run(name, what, "cnn-course prepare", run, **wanted,
+                                 measured={k: float(v) for k, v in (measured or {}).items()})
+        result.card = card.save_with(run.model, model_file(name))
         report.announce(f"Kept as checkpoint {name} in {checkpoint_dir()}.")
     return result
 
@@ -186,11 +177,110 @@ def record_measurement(result: Checkpointed, key: str, value: float) -> float:
     """Note what a run measured on its checkpoint's model: kept in a new card; compared with
     the card's value when the checkpoint was loaded. Returns ``value``."""
     if result.loaded:
-        then = result.card.get("measured", {}).get(key)
+        then = result.card.measured.get(key)
         if then is not None:
             report.announce(f"{key}: {value:.4f} now, {then:.4f} when the checkpoint was made.")
     elif result.card:
-        result.card["measured"][key] = float(value)
-        write_text(checkpoint_dir() / f"{result.card['name']}.json",
-                   json.dumps(result.card, indent=1) + "\n")
+        result.card.measured[key] = float(value)
+        result.card.write(model_file(result.card.name).with_suffix(".json"))
     return value
+
+
+def _measured(run: Checkpointed, evaluate_on: dict | None) -> Checkpointed:
+    """``run`` with its accuracy on ``evaluate_on`` ({"validation": (x, y)}, say) measured
+    by this run, kept in a new card and compared with a loaded one's."""
+    for where, (x, y) in (evaluate_on or {}).items():
+        run.accuracy = record_measurement(
+            run, f"{where}_accuracy", float(run.model.evaluate(x, y, verbose=0)[1]))
+    return run
+
+
+def _estimate(what: str, cost: float | str, images: int, source: str | None = None) -> None:
+    """Announce a training of ``images`` images (epochs counted in) at ``cost`` reference
+    epochs per 60,000 images (measured by ``source``), or at the cost measured for the step
+    named ``cost``."""
+    from helpers import speed
+
+    per_epoch, source = speed.measured(cost) if isinstance(cost, str) else (cost, source)
+    speed.announce_long(f"Training {what}", per_epoch * images / speed.TRAIN_IMAGES, source)
+
+
+def train_recipe(name: str | None, recipe, data, *, epochs: int | None = None,
+                 what: str | None = None, evaluate_on: dict | None = None,
+                 cost: float | str | None = None, verbose: bool = True, fast: bool = False,
+                 use: bool = True) -> Checkpointed:
+    """``recipe`` trained on ``data`` (x, y) from seed 0, as one long step: loaded from
+    checkpoint ``name`` when one matches the recipe's settings and these images (saying
+    where it came from); otherwise announced with its estimate for this machine, trained
+    here, and kept when ``cnn-course prepare`` runs (``name=None``: always trained, never
+    kept). ``evaluate_on``: the accuracy this run measures (``{"validation": (x, y)}``),
+    compared with the checkpoint's. ``cost``: reference epochs per 60,000 images, or the
+    name of a step the course measured; the recipe's own by default."""
+    import keras
+
+    from helpers import training
+
+    epochs = epochs or recipe.epochs
+    what = what or f"{recipe.name}: {len(data[0]):,} images, {epochs} epoch{'s' * (epochs != 1)}"
+
+    def train():
+        _estimate(what, recipe.epoch_cost if cost is None else cost, epochs * len(data[0]),
+                  recipe.cost_source if cost is None else None)
+        keras.utils.set_random_seed(0)
+        return training.train(recipe, data, epochs=epochs, verbose=verbose)
+
+    if name is None:
+        return _measured(Checkpointed(**vars(train())), evaluate_on)
+    return _measured(load_or_train(name, what, recipe_settings(recipe, epochs), data, train,
+                                   fast=fast, use=use), evaluate_on)
+
+
+def fit_or_load(name: str, model, x, y, *, epochs: int, batch_size: int, validation_data=None,
+                what: str, evaluate_on: dict | None = None, cost: float = 1.0,
+                fast: bool = False, use: bool = True) -> Checkpointed:
+    """``model.fit(x, y, ...)`` for a compiled model, as one long step: its weights loaded
+    from checkpoint ``name`` when one matches the network, its optimizer, its random start,
+    the batch size, epochs and these images; otherwise announced (``cost``: reference epochs
+    per 60,000 images, 1 for the article's recipe), fitted here with one line per epoch,
+    and kept when ``cnn-course prepare`` runs. ``evaluate_on`` as for :func:`train_recipe`."""
+    import keras
+
+    from helpers import training
+
+    settings = {"network": _config_fingerprint(model.get_config()),
+                "optimizer": _config_fingerprint(keras.optimizers.serialize(model.optimizer)),
+                "random_start": fingerprint(*model.get_weights()),
+                "epochs": epochs, "batch_size": batch_size}
+
+    def fit():
+        _estimate(what, cost, epochs * len(x))
+        log = training.EpochLog(epochs)
+        history = model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0,
+                            validation_data=validation_data, callbacks=[log])
+        return TrainingRun(model, history.history, log.epoch_seconds)
+
+    run = load_or_train(name, what, settings, (x, y), fit, fast=fast, use=use)
+    if run.loaded:  # the notebook's own model holds the checkpoint's weights
+        model.set_weights(run.model.get_weights())
+        run.model = model
+    return _measured(run, evaluate_on)
+
+
+def catch_up(dest: Path | None = None, fast: bool = False) -> Path:
+    """Put notebook 03's model where notebooks 04 and 08 look (``models/``), from its
+    checkpoint (verified), with its model card; returns the model's path."""
+    name = full_name(CATCH_UP, fast)
+    try:
+        card = ModelCard.read(model_file(name))
+    except CardError as exc:
+        raise CardError(f"cannot catch up: {exc}. To get the checkpoints, "
+                        f"{GET_CHECKPOINTS}.") from None
+    dest = Path(dest or paths.model_path(fast))
+    dest.with_suffix(".json").unlink(missing_ok=True)  # no old card beside a new model
+    with atomic_write(dest) as tmp:
+        shutil.copyfile(model_file(name), tmp)
+    card.write(dest.with_suffix(".json"))
+    scores = ", ".join(f"{k} {v:.2%}" for k, v in card.measured.items())
+    report.announce(f"Caught up: notebook 03's model ({card.describe()}"
+                    f"{'; ' + scores if scores else ''}) is now at {dest}.")
+    return dest

@@ -16,16 +16,6 @@ def predict_probabilities(model: keras.Model, x: np.ndarray, batch_size: int = 1
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
 
 
-def accuracy(y_true, y_pred) -> float:
-    """Fraction of predictions equal to the labels."""
-    return float(metrics.accuracy_score(y_true, y_pred))
-
-
-def confusion_matrix(y_true, y_pred, num_classes: int = 10) -> np.ndarray:
-    """Counts with true classes as rows and predicted classes as columns."""
-    return metrics.confusion_matrix(y_true, y_pred, labels=range(num_classes))
-
-
 def most_confused_pair(matrix: np.ndarray) -> tuple[int, int, int]:
     """``(true, predicted, count)`` of the largest off-diagonal cell."""
     off = np.asarray(matrix).copy()

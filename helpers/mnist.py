@@ -35,7 +35,7 @@ NPZ_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz
 NPZ_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 
 FETCH_HINT = (
-    "To get the full dataset, run `cnn-course fetch-data --dest DIR` on a machine with "
+    "To get the full dataset, run `cnn-course fetch-data --out DIR` on a machine with "
     f"internet access, then `export {DATA_ENV}=DIR`."
 )
 

@@ -9,6 +9,7 @@ NOTEBOOK_DIR = COURSE_ROOT / "notebooks"
 DATA_DIR = COURSE_ROOT / "data"      # `cnn-course fetch-data` puts datasets here by default
 DATA_ENV = "CNN_COURSE_DATA"         # a prepared data folder, which the course prefers to its own
 MODEL_DIR = COURSE_ROOT / "models"   # trained models that notebooks and the CLI share
+MODEL_ENV = "CNN_COURSE_MODELS"      # another models folder (the tests use their own)
 BUILD_DIR = COURSE_ROOT / "build"    # executed notebooks and run reports
 CHECKPOINT_DIR = COURSE_ROOT / "checkpoints"  # long trainings the notebooks reuse (prepare)
 OWN_DIGITS_DIR = COURSE_ROOT / "my_digits"  # notebook 08 saves labelled drawings here
@@ -19,7 +20,8 @@ def model_path(fast: bool = False) -> Path:
 
     A fast-mode run saves to its own file, so a quick test never replaces a real model.
     """
-    return MODEL_DIR / ("mnist_cnn_fast.keras" if fast else "mnist_cnn.keras")
+    folder = Path(os.environ.get(MODEL_ENV) or MODEL_DIR)
+    return folder / ("mnist_cnn_fast.keras" if fast else "mnist_cnn.keras")
 
 
 @contextlib.contextmanager

@@ -1,8 +1,9 @@
 """One voice for the course: banners and progress lines, and metrics for the run report.
 
-Notebooks call :func:`record` for every number the course quotes. Run by the course
-runner, the numbers land in ``metrics.json``; run by hand, they are kept in memory and
-shown by :func:`recorded`.
+The numbers a notebook measured are read from its variables after it has run (the course
+runner adds a cell calling :func:`record_measured`); the exercises' checks and the data
+loader :func:`record` theirs. Run by the course runner, they land in ``metrics.json``; run
+by hand, they are kept in memory and shown by :func:`recorded`.
 """
 from __future__ import annotations
 
@@ -30,6 +31,22 @@ def record(name: str, value: float) -> None:
         raise TypeError(f"record({name!r}, ...) takes a number, got {type(value).__name__}")
     _recorded["metrics"][name] = float(value)
     _save()
+
+
+def record_measured(expressions: dict[str, str], namespace: dict) -> None:
+    """Record what a notebook measured: each expression evaluated in the notebook's
+    ``namespace``. A dict value records one number per item, named ``name + key``; ``None``
+    records nothing. An expression that fails names itself and the notebook variable."""
+    for name, expression in expressions.items():
+        try:
+            value = eval(expression, namespace)  # the course's own expressions, on its own notebook
+        except Exception as exc:
+            raise RuntimeError(f"cannot read the measurement {name or expression!r} from the "
+                               f"notebook ({expression}): {type(exc).__name__}: {exc}") from None
+        items = value.items() if isinstance(value, dict) else [("", value)]
+        for key, number in items:
+            if number is not None:
+                record(f"{name}{key}", number)
 
 
 def record_data_source(source: str) -> None:

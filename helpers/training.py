@@ -6,7 +6,7 @@ another for an ensemble whose predictions are averaged.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -16,6 +16,7 @@ import tensorflow as tf
 from helpers import export, report
 from helpers.architectures import average_of
 from helpers.errors import CourseError
+from helpers.model_card import TrainingRun
 from helpers.recipes import Recipe, get_recipe
 
 
@@ -37,23 +38,6 @@ class EpochLog(keras.callbacks.Callback):
             shown = "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items()
                               if k in {"loss", "accuracy", "val_loss", "val_accuracy"})
             report.announce(f"epoch {epoch + 1}/{self.epochs}  {shown}  ({seconds:.1f} s)")
-
-
-@dataclass
-class TrainingRun:
-    """A trained model with its per-epoch history and timings."""
-
-    model: keras.Model
-    history: dict = field(default_factory=dict)
-    epoch_seconds: list = field(default_factory=list)
-
-    @property
-    def seconds(self) -> float:
-        return float(sum(self.epoch_seconds))
-
-    @property
-    def seconds_per_epoch(self) -> float:
-        return self.seconds / max(len(self.epoch_seconds), 1)
 
 
 def training_dataset(x, y, recipe: Recipe, seed: int = 0) -> tf.data.Dataset:
@@ -167,19 +151,21 @@ def _train_ensemble(recipe: Recipe, train_data, val_data, epochs, callbacks, ver
     return TrainingRun(ensemble, history, [s for run in runs for s in run.epoch_seconds])
 
 
-def load_or_train(path: str | Path, train_data, val_data=None, recipe: str = "seed",
-                  epochs: int | None = None, fast: bool = False) -> keras.Model:
-    """The model saved at ``path``; else notebook 03's checkpoint, copied there (catching
-    up); else a model trained now with ``recipe`` (announced with its estimate) and saved."""
-    from helpers import checkpoint_store, speed
+def model_from_notebook_03(path: str | Path, train_data, val_data=None, recipe: str = "seed",
+                           epochs: int | None = None, fast: bool = False) -> keras.Model:
+    """Notebook 03's model for notebooks 04 and 08: the one saved at ``path``; else notebook
+    03's checkpoint, copied there (catching up); else a model trained now with ``recipe``
+    (announced with its estimate) and saved there."""
+    from helpers import checkpoints, speed
+    from helpers.model_card import CardError
 
     path = Path(path)
     if path.is_file():
         report.announce(f"Loaded the model saved at {path}.")
         return export.load_model(path)
     try:
-        return export.load_model(checkpoint_store.catch_up(path, fast=fast))
-    except checkpoint_store.CheckpointError:
+        return export.load_model(checkpoints.catch_up(path, fast=fast))
+    except CardError:
         pass  # no checkpoint either: train one
     recipe = get_recipe(recipe)
     epochs = epochs or recipe.epochs

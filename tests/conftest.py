@@ -33,17 +33,38 @@ def write_idx(path: Path, array: np.ndarray) -> Path:
 @pytest.fixture(autouse=True)
 def own_checkpoints(tmp_path, monkeypatch):
     """Every test gets an empty checkpoint folder: none sees the course's own checkpoints."""
-    from helpers.checkpoint_store import CHECKPOINT_ENV
+    from helpers.checkpoints import CHECKPOINT_ENV
 
     monkeypatch.setenv(CHECKPOINT_ENV, str(tmp_path / "own-checkpoints"))
 
 
 @pytest.fixture(autouse=True)
-def own_speed_file(tmp_path_factory, monkeypatch):
-    """The machine's measured speed is kept in the test run's own folder, not in build/."""
+def own_speed_file_and_models(tmp_path_factory, monkeypatch):
+    """The machine's measured speed and the notebooks' saved models are kept in the test
+    run's own folders, not in the course's build/ and models/."""
     from helpers import speed
+    from helpers.paths import MODEL_ENV
 
     monkeypatch.setattr(speed, "CACHE_PATH", tmp_path_factory.getbasetemp() / "speed.json")
+    monkeypatch.setenv(MODEL_ENV, str(tmp_path_factory.getbasetemp() / "models"))
+
+
+@pytest.fixture(scope="session")
+def machine_speed() -> float:
+    """This machine's reference epoch, probed once for the whole test run."""
+    from helpers import speed
+
+    return speed.probe().reference_epoch_seconds
+
+
+@pytest.fixture(autouse=True)
+def runners_reference_epoch(request, monkeypatch):
+    """A test that starts kernels or commands gives them this machine's reference epoch, as
+    the runner gives its notebooks: none of them probes and keeps it in build/."""
+    if any(request.node.get_closest_marker(m) for m in ("slow", "notebook", "full", "browser")):
+        from helpers.speed import SPEED_ENV
+
+        monkeypatch.setenv(SPEED_ENV, str(request.getfixturevalue("machine_speed")))
 
 
 @pytest.fixture

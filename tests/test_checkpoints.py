@@ -2,22 +2,24 @@
 copied from a prepared folder, and what a learner who fell behind catches up from."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import keras
 import numpy as np
 import pytest
 
-from helpers import checkpoint_store, checkpoints, classroom, cli, speed, training
-from helpers.checkpoint_store import CheckpointError
+from helpers import checkpoints, speed, training
+from helpers.commands import cli, prepare
+from helpers.model_card import CardError, ModelCard, file_sha256
 
 
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
     """An empty checkpoint folder, a known reference epoch, not preparing."""
-    monkeypatch.setenv(checkpoint_store.CHECKPOINT_ENV, str(tmp_path / "checkpoints"))
+    monkeypatch.setenv(checkpoints.CHECKPOINT_ENV, str(tmp_path / "checkpoints"))
     monkeypatch.setenv(speed.SPEED_ENV, "20")
-    monkeypatch.delenv(checkpoint_store.REBUILD_ENV, raising=False)
+    monkeypatch.delenv(checkpoints.REBUILD_ENV, raising=False)
     return tmp_path / "checkpoints"
 
 
@@ -28,9 +30,9 @@ def preparing(monkeypatch):
 
     @contextlib.contextmanager
     def block():
-        monkeypatch.setenv(checkpoint_store.REBUILD_ENV, "1")
+        monkeypatch.setenv(checkpoints.REBUILD_ENV, "1")
         yield
-        monkeypatch.delenv(checkpoint_store.REBUILD_ENV)
+        monkeypatch.delenv(checkpoints.REBUILD_ENV)
     return block
 
 
@@ -57,23 +59,20 @@ def load(train, settings=None, data=DATA, **kw):
 
 def test_a_learners_run_keeps_nothing(folder):
     assert not load(Trainer()).loaded and not folder.exists()
-    assert not checkpoints.will_load("demo", {"epochs": 2}, DATA)
 
 
 def test_prepared_once_then_loaded_with_its_history_and_provenance(folder, preparing, capsys):
     train = Trainer(bias=0.5)
     with preparing():
         first = load(train)
-        assert not checkpoints.will_load("demo", {"epochs": 2}, DATA)  # preparing trains
-    assert train.calls == 1 and not first.loaded
-    assert checkpoints.will_load("demo", {"epochs": 2}, DATA)
-    assert not checkpoints.will_load("demo", {"epochs": 2}, DATA, use=False)
+        assert not load(train).loaded  # preparing trains again
+    assert train.calls == 2 and not first.loaded
     card = json.loads((folder / "demo.json").read_text())
     assert card["training_seconds"] == 40.0 and card["reference_epochs"] == 2.0  # 40 s / 20 s
     assert card["data"]["images"] == 10 and card["settings"] == {"epochs": 2}
 
     again = load(train)
-    assert train.calls == 1 and again.loaded
+    assert train.calls == 2 and again.loaded
     assert again.history == {"val_accuracy": [0.5, 0.75]} and again.seconds == 40.0
     np.testing.assert_array_equal(again.model.get_weights()[1], np.full(3, 0.5))
     out = capsys.readouterr().out
@@ -109,12 +108,12 @@ def test_a_damaged_model_file_is_refused_and_trained_again(folder, preparing, ca
         load(Trainer())
     path = folder / "demo.keras"
     path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
-    with pytest.raises(CheckpointError, match="damaged"):
-        checkpoint_store.read_card("demo")
+    with pytest.raises(CardError, match="damaged"):
+        ModelCard.read(checkpoints.model_file("demo"))
     train = Trainer()
     assert not load(train).loaded and train.calls == 1
     assert "Not using checkpoint demo" in capsys.readouterr().out
-    assert not checkpoint_store.present("demo")
+    assert not checkpoints.present("demo")
 
 
 def test_preparing_again_replaces_and_measurements_are_kept_then_compared(folder, preparing,
@@ -143,23 +142,27 @@ def test_copy_verified_copies_whole_checkpoints_only(folder, preparing, tmp_path
     (source / "orphan.keras").write_bytes(b"PK")
     (source / ".demo.json.x.part.json").write_text("{")  # a copy still being written
     dest = tmp_path / "laptop"
-    assert checkpoint_store.copy_verified(source, dest) == ["demo"]
+    assert prepare.copy_verified(source, dest) == ["demo"]
     assert sorted(p.name for p in dest.iterdir()) == ["demo.json", "demo.keras"]
-    found = checkpoint_store.available(source)
-    assert isinstance(found["broken"], CheckpointError) and isinstance(found["orphan"], CheckpointError)
+    found = prepare.available(source)
+    assert isinstance(found["broken"], CardError) and isinstance(found["orphan"], CardError)
 
 
 def test_catch_up_puts_notebook_03s_model_in_place(folder, preparing, tmp_path, capsys):
-    with pytest.raises(CheckpointError, match="cnn-course prepare"):
-        checkpoint_store.catch_up(tmp_path / "models" / "m.keras")
+    with pytest.raises(CardError, match="cnn-course prepare"):
+        checkpoints.catch_up(tmp_path / "models" / "m.keras")
     with preparing():
-        checkpoints.keep(checkpoint_store.CATCH_UP, "notebook 03's model", Trainer(bias=3.0)(), DATA,
+        checkpoints.keep(checkpoints.CATCH_UP, "notebook 03's model", Trainer(bias=3.0)(), DATA,
                          measured={"test_accuracy": 0.991})
-    dest = checkpoint_store.catch_up(tmp_path / "models" / "m.keras")
+    dest = checkpoints.catch_up(tmp_path / "models" / "m.keras")
     assert "Caught up" in capsys.readouterr().out
-    assert json.loads(dest.with_suffix(".json").read_text())["measured"] == {"test_accuracy": 0.991}
+    caught_up = json.loads(dest.with_suffix(".json").read_text())
+    assert caught_up["measured"] == {"test_accuracy": 0.991}
+    # one schema for every card: the prepared checkpoint's and the copy's (train: test_bench)
+    kept = json.loads((folder / f"{checkpoints.CATCH_UP}.json").read_text())
+    assert set(caught_up) == set(kept) == {f.name for f in dataclasses.fields(ModelCard)}
     # notebooks 04 and 08 catch up on their own when models/ has no model
-    model = training.load_or_train(tmp_path / "other" / "m.keras", DATA)
+    model = training.model_from_notebook_03(tmp_path / "other" / "m.keras", DATA)
     np.testing.assert_array_equal(model.get_weights()[1], np.full(3, 3.0))
 
 
@@ -171,28 +174,28 @@ def test_cli_catch_up_without_checkpoints_says_how_to_get_them(folder, tmp_path,
 
 
 def test_prepare_runs_only_notebooks_with_missing_checkpoints(folder, preparing):
-    everything = list(checkpoint_store.NOTEBOOK_CHECKPOINTS)
-    assert classroom.notebooks_to_prepare() == everything
+    everything = list(prepare.NOTEBOOK_CHECKPOINTS)
+    assert prepare.notebooks_to_prepare() == everything
     with preparing():
-        for name in checkpoint_store.NOTEBOOK_CHECKPOINTS["05_data_augmentation"]:
+        for name in prepare.NOTEBOOK_CHECKPOINTS["05_data_augmentation"]:
             checkpoints.keep(name, "demo", Trainer()(), DATA, measured={})
-    assert "05_data_augmentation" in classroom.notebooks_to_prepare()  # from which code?
-    checkpoint_store.stamp("05_data_augmentation")
-    assert "05_data_augmentation" not in classroom.notebooks_to_prepare()
-    card = checkpoint_store.read_card("05_best")
-    card["notebook_code"] = "older code"
-    (folder / "05_best.json").write_text(json.dumps(card))
-    assert "05_data_augmentation" in classroom.notebooks_to_prepare()
-    assert classroom.notebooks_to_prepare(force=True) == everything
-    assert classroom.notebooks_to_prepare(fast=True) == everything
+    assert "05_data_augmentation" in prepare.notebooks_to_prepare()  # from which code?
+    prepare.stamp("05_data_augmentation")
+    assert "05_data_augmentation" not in prepare.notebooks_to_prepare()
+    card = ModelCard.read(checkpoints.model_file("05_best"))
+    card.notebook_code = "older code"
+    card.write(folder / "05_best.json")
+    assert "05_data_augmentation" in prepare.notebooks_to_prepare()
+    assert prepare.notebooks_to_prepare(force=True) == everything
+    assert prepare.notebooks_to_prepare(fast=True) == everything
 
 
 def test_fetch_data_from_a_prepared_folder_copies_its_checkpoints(folder, preparing, tmp_path,
                                                                    capsys):
-    from helpers import commands
+    from helpers.commands import handlers
 
     stick = tmp_path / "stick"
-    commands.copy_checkpoints(stick)
+    handlers.copy_checkpoints(stick)
     assert "none in" in capsys.readouterr().out and not folder.exists()
     with preparing():
         load(Trainer())
@@ -201,8 +204,8 @@ def test_fetch_data_from_a_prepared_folder_copies_its_checkpoints(folder, prepar
         (stick / "checkpoints" / path.name).write_bytes(path.read_bytes())
     for path in list(folder.iterdir()):
         path.unlink()
-    commands.copy_checkpoints(stick)
-    assert "copied 1 verified" in capsys.readouterr().out and checkpoint_store.present("demo")
+    handlers.copy_checkpoints(stick)
+    assert "copied 1 verified" in capsys.readouterr().out and checkpoints.present("demo")
 
 
 def test_a_checkpoint_keras_cannot_read_is_trained_again(folder, preparing, capsys):
@@ -210,7 +213,7 @@ def test_a_checkpoint_keras_cannot_read_is_trained_again(folder, preparing, caps
         load(Trainer())
     (folder / "demo.keras").write_bytes(b"not a zip archive")
     card = json.loads((folder / "demo.json").read_text())
-    card["sha256"] = checkpoint_store.file_sha256(folder / "demo.keras")  # whole, yet unreadable
+    card["sha256"] = file_sha256(folder / "demo.keras")  # whole, yet unreadable
     (folder / "demo.json").write_text(json.dumps(card))
     train = Trainer()
     assert not load(train).loaded and train.calls == 1
@@ -219,10 +222,86 @@ def test_a_checkpoint_keras_cannot_read_is_trained_again(folder, preparing, caps
 
 def test_cli_catch_up_never_replaces_a_model_unasked(folder, preparing, tmp_path, capsys):
     with preparing():
-        checkpoints.keep(checkpoint_store.CATCH_UP, "notebook 03's model", Trainer()(), DATA, {})
+        checkpoints.keep(checkpoints.CATCH_UP, "notebook 03's model", Trainer()(), DATA, {})
     mine = tmp_path / "mine.keras"
     mine.write_bytes(b"a learner's own model")
     assert cli.main(["catch-up", "--out", str(mine)]) == 2
     assert "--force" in capsys.readouterr().err and mine.read_bytes() == b"a learner's own model"
     assert cli.main(["catch-up", "--out", str(mine), "--force"]) == 0
     assert mine.read_bytes() == (folder / "03_mnist_cnn.keras").read_bytes()
+
+
+def _compiled(seed: int):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+@pytest.mark.slow
+def test_fit_or_load_fits_once_then_gives_the_notebooks_model_the_checkpoints_weights(
+        folder, preparing, capsys):
+    def fit(model):
+        return checkpoints.fit_or_load("fitted", model, *DATA, epochs=2, batch_size=4,
+                                       what="a tiny network", evaluate_on={"validation": DATA})
+    with preparing():
+        made = fit(_compiled(seed=1))
+    assert not made.loaded and len(made.history["loss"]) == 2
+    assert "⏱ Training a tiny network" in capsys.readouterr().out
+    mine = _compiled(seed=1)                     # the same network, the same random start
+    loaded = fit(mine)
+    assert loaded.loaded and loaded.model is mine and loaded.accuracy == made.accuracy
+    np.testing.assert_array_equal(mine.get_weights()[0], made.model.get_weights()[0])
+    out = capsys.readouterr().out
+    assert "Loaded checkpoint fitted" in out and "validation_accuracy:" in out
+    assert not fit(_compiled(seed=2)).loaded     # another random start: trained here
+
+
+@pytest.mark.slow
+def test_train_recipe_without_a_name_trains_measures_and_keeps_nothing(folder, preparing, capsys):
+    from helpers import mnist, recipes
+
+    (x, y), _ = mnist.load_mnist(source="sample")
+    data = mnist.subset(mnist.to_model_input(x), y, 256)
+    with preparing():
+        run = checkpoints.train_recipe(None, recipes.get_recipe("seed"), data, epochs=1,
+                                       evaluate_on={"validation": data}, verbose=False)
+    assert not run.loaded and 0.1 < run.accuracy <= 1 and not folder.exists()
+    assert "⏱ Training seed: 256 images, 1 epoch:" in capsys.readouterr().out
+
+
+def test_a_notebooks_code_changes_with_what_it_does_not_with_comments_or_layout(tmp_path,
+                                                                               monkeypatch):
+    from helpers import paths
+
+    monkeypatch.setattr(paths, "NOTEBOOK_DIR", tmp_path)
+
+    def code_of(*cells):
+        notebook = {"cells": [{"cell_type": "code", "source": source} for source in cells]
+                    + [{"cell_type": "markdown", "source": "prose changes nothing: " + cells[0]}]}
+        (tmp_path / "05_x.ipynb").write_text(json.dumps(notebook))
+        return prepare.notebook_code("05_x")
+
+    first = code_of("x = fit(a, b)  # train\n", "y = 2")
+    assert code_of("# the training\nx = fit(a,\n        b)\n\n", "y = 2") == first
+    assert code_of("x = fit(a, b, epochs=3)", "y = 2") != first
+    assert code_of("x = fit(a,", "y = 2") == "not valid Python"
+
+
+def test_a_networks_settings_do_not_depend_on_how_many_layers_were_built_before():
+    from helpers import architectures
+
+    first = checkpoints.recipe_settings(_recipe_of(architectures.small_resnet), 2)
+    architectures.small_inception()   # Keras numbers every new layer's name
+    again = checkpoints.recipe_settings(_recipe_of(architectures.small_resnet), 2)
+    assert again == first
+    other = checkpoints.recipe_settings(_recipe_of(architectures.batchnorm_cnn), 2)
+    assert other["networks"] != first["networks"]
+
+
+def _recipe_of(build):
+    import dataclasses
+
+    from helpers import recipes
+
+    return dataclasses.replace(recipes.get_recipe("fast"), build=build)

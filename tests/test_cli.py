@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from helpers import cli
+from helpers.commands import cli
 
 
 def refused(argv, capsys) -> str:
@@ -43,7 +43,7 @@ def test_train_into_a_folder_that_is_a_file_is_refused(tmp_path, capsys):
 
 
 def test_bench_json_at_a_folder_is_refused_before_the_benchmark(tmp_path, capsys):
-    assert "is a folder" in refused(["bench", "--json", str(tmp_path)], capsys)
+    assert "is a folder" in refused(["bench", "--out", str(tmp_path)], capsys)
 
 
 def test_run_out_at_a_file_is_refused(tmp_path, capsys):
@@ -55,7 +55,7 @@ def test_run_out_at_a_file_is_refused(tmp_path, capsys):
 def test_fetch_data_dest_at_a_file_is_refused(tmp_path, capsys):
     target = tmp_path / "data"
     target.write_text("a file")
-    assert "is a file, not a folder" in refused(["fetch-data", "--dest", str(target)], capsys)
+    assert "is a file, not a folder" in refused(["fetch-data", "--out", str(target)], capsys)
 
 
 @pytest.mark.parametrize("value, message", [("abc", "expected a whole number, got 'abc'"),
@@ -68,7 +68,7 @@ def test_a_bad_number_says_what_is_expected(capsys, value, message):
 
 
 def test_fetch_data_from_a_bad_folder_gives_no_internet_advice(tiny_mnist_dir, tmp_path, capsys):
-    assert cli.main(["fetch-data", "--dest", str(tmp_path / "d"), "--from",
+    assert cli.main(["fetch-data", "--out", str(tmp_path / "d"), "--from",
                      str(tiny_mnist_dir)]) == 1
     err = capsys.readouterr().err
     assert "checksum mismatch" in err and "internet" not in err and err.count("\n") == 1
@@ -78,18 +78,18 @@ def test_fetch_data_from_a_bad_folder_gives_no_internet_advice(tiny_mnist_dir, t
 def test_fetch_data_from_a_bad_folder_over_a_good_copy_says_it_was_ignored(
         shared_mnist, tiny_mnist_dir, tmp_path, capsys):
     dest = tmp_path / "classroom"
-    assert cli.main(["fetch-data", "--dest", str(dest), "--from", str(shared_mnist)]) == 0
+    assert cli.main(["fetch-data", "--out", str(dest), "--from", str(shared_mnist)]) == 0
     capsys.readouterr()
-    assert cli.main(["fetch-data", "--dest", str(dest), "--from", str(tiny_mnist_dir)]) == 0
+    assert cli.main(["fetch-data", "--out", str(dest), "--from", str(tiny_mnist_dir)]) == 0
     out = capsys.readouterr().out
     assert f"nothing copied from {tiny_mnist_dir}; it is not usable" in out
 
 
 def test_the_help_states_the_exit_codes_and_lists_the_recipes():
-    shown = subprocess.run([sys.executable, "-m", "helpers.cli", "train", "--help"],
+    shown = subprocess.run([sys.executable, "-m", "helpers.commands.cli", "train", "--help"],
                            capture_output=True, text=True, check=True).stdout
     assert "{seed,fast,best}" in shown
-    top = subprocess.run([sys.executable, "-m", "helpers.cli", "--help"],
+    top = subprocess.run([sys.executable, "-m", "helpers.commands.cli", "--help"],
                          capture_output=True, text=True, check=True).stdout
     for code in ("0 ", "1 ", "2 ", "130"):
         assert f"  {code}" in top
@@ -121,5 +121,5 @@ def test_sample_digits_asks_for_no_more_than_the_test_digits(tmp_path, capsys):
 
 
 def test_bench_reading_refuses_a_picture_the_course_would_refuse(tmp_path, capsys):
-    assert "give at most 6,324" in refused(["bench-reading", "--side", "7000", "--json",
+    assert "give at most 6,324" in refused(["bench-reading", "--side", "7000", "--out",
                                             str(tmp_path / "r.json")], capsys)

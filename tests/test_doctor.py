@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from helpers import checkpoint_store, cli, doctor
+from helpers import checkpoints
+from helpers.commands import cli, doctor
 from helpers.paths import DATA_ENV
 
 
@@ -52,6 +53,10 @@ def test_kernel_missing_or_pointing_elsewhere_is_a_problem(monkeypatch, tmp_path
                         lambda self, name: FakeSpec(elsewhere))
     [text] = problems(doctor.check_kernel())
     assert str(elsewhere) in text and one_line_with_fix(text, "cnn-course install-kernel")
+    monkeypatch.setattr(kernelspec.KernelSpecManager, "get_kernel_spec",
+                        lambda self, name: FakeSpec(sys.executable))   # IPython's own start
+    [text] = problems(doctor.check_kernel())
+    assert "older set-up" in text and one_line_with_fix(text, "cnn-course install-kernel")
 
 
 def test_missing_lab_extensions_are_problems(tmp_path):
@@ -88,7 +93,7 @@ def test_too_little_disk_is_a_problem(tmp_path):
 
 
 def test_predicted_minutes_cover_every_notebook():
-    from helpers.runner import discover
+    from helpers.commands.runner import discover
 
     lines = doctor.predicted_minutes(60.0, have_checkpoints=True)
     for path in discover():
@@ -105,8 +110,8 @@ def test_cli_doctor_fails_with_exit_1_on_a_problem(monkeypatch, tiny_mnist_dir, 
 @pytest.mark.notebook  # starts TensorFlow in a fresh process, as a learner's first command
 def test_doctor_passes_here_with_the_speed_probe(tmp_path):
     env = {k: v for k, v in __import__("os").environ.items() if k != DATA_ENV}
-    env[checkpoint_store.CHECKPOINT_ENV] = str(tmp_path)
-    done = subprocess.run([sys.executable, "-m", "helpers.cli", "doctor"], env=env,
+    env[checkpoints.CHECKPOINT_ENV] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "helpers.commands.cli", "doctor"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "reference epoch takes" in done.stdout and "0 problem(s)" in done.stdout

@@ -12,8 +12,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from helpers import exercises, learners
-from helpers.cli import main
+from helpers import exercises
+from helpers.commands import learners
+from helpers.commands.cli import main
 from helpers.exercises import EXERCISES, verdict
 from helpers.paths import NOTEBOOK_DIR
 
@@ -68,6 +69,25 @@ CASES = {
 }
 
 
+# What each check says to the typical wrong answer above: the advice a learner reads.
+ADVICE = {
+    "01.1": "float32 takes 4 bytes per pixel", "01.2": "measure the guess on the test set",
+    "01.3": "convert to float32", "02.1": "differs by up to", "02.2": "also has a bias",
+    "02.3": "the first kernel is now 5x5", "02.4": "0.75 is the share that is dropped",
+    "03.1": "round up", "03.2": "Keras uses the natural logarithm",
+    "03.3": "cosine_learning_rate(step, 400) at steps 0-400 differs",
+    "04.1": "that is recall", "04.2": "p(1 - p)", "04.3": "the pooling after it halves it",
+    "05.1": "not degrees", "05.2": "a fraction of 28 pixels",
+    "05.3": "the errors went from 10% to 5%", "06.1": "also has a bias",
+    "06.2": "moving mean and variance are weights too", "06.3": "moving statistics",
+    "07.1": "an ordinary 3x3 convolution", "07.2": "also has a bias",
+    "07.3": "scale the rate with the batch", "08.1": "the longer side decides",
+    "08.2": "give (row, column)", "08.3": "differs by up to 254",
+    "09.1": "scale the rate by 4", "09.2": "divides by the global batch",
+    "09.3": "bfloat16 takes 2 bytes per value",
+}
+
+
 def _case(key):
     context, right, wrong = CASES[key]
     if key == "06.2":
@@ -83,7 +103,7 @@ def _case(key):
 
 
 def test_every_exercise_has_a_case_and_each_notebook_three():
-    assert set(CASES) == set(EXERCISES)
+    assert set(CASES) == set(EXERCISES) == set(ADVICE)
     for number in ("01", "02", "03", "04", "05", "06", "07", "08", "09"):
         assert sum(key.startswith(number + ".") for key in EXERCISES) >= 3, number
 
@@ -93,7 +113,7 @@ def test_check_accepts_the_right_answer_and_refuses_a_typical_wrong_one(key):
     context, right, wrong = _case(key)
     assert verdict(key, right, **context) is None
     problem = verdict(key, wrong, **context)
-    assert isinstance(problem, str) and len(problem) > 10, problem
+    assert isinstance(problem, str) and ADVICE[key] in problem, problem
     assert verdict(key, ..., **context).startswith("replace the `...`")
 
 

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from conftest import files_under, write_idx
-from helpers import downloads, fetch, mnist, report
+from helpers import downloads, mnist, report
+from helpers.commands import fetch
 from helpers.errors import DatasetError
 from helpers.idx import idx_bytes, parse_idx, read_idx
 from helpers.mnist import load_mnist

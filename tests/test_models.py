@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import architectures, benchmark, blocks, evaluation, export, recipes, training
+from helpers import architectures, blocks, evaluation, export, recipes, training
 from helpers.errors import ModelError, UsageError
 
 L = keras.layers
@@ -39,28 +39,28 @@ def test_every_architecture_of_notebook_07_classifies_digits():
 def test_flops_per_image_matches_hand_count():
     by_hand = 2 * (26 * 26 * 32 * 9 + 11 * 11 * 64 * 9 * 32 + 3 * 3 * 64 * 9 * 64
                    + 576 * 64 + 64 * 10)
-    assert benchmark.flops_per_image(architectures.article_cnn()) == by_hand  # 2.8 M MACs
+    assert architectures.flops_per_image(architectures.article_cnn()) == by_hand  # 2.8 M MACs
 
 
 def test_fast_model_is_much_cheaper_than_the_articles():
-    assert benchmark.flops_per_image(architectures.strided_cnn()) < \
-        benchmark.flops_per_image(architectures.article_cnn()) / 3
+    assert architectures.flops_per_image(architectures.strided_cnn()) < \
+        architectures.flops_per_image(architectures.article_cnn()) / 3
 
 
 def test_flops_of_separable_and_depthwise_convolutions():
     separable = keras.Sequential([keras.Input((11, 11, 64)), L.SeparableConv2D(128, 3)])
     # depthwise 3x3 over 64 channels, then a 1x1 from 64 to 128, at each of 9x9 positions
-    assert benchmark.flops_per_image(separable) == 2 * 9 * 9 * (9 * 64 + 64 * 128)
+    assert architectures.flops_per_image(separable) == 2 * 9 * 9 * (9 * 64 + 64 * 128)
     doubled = keras.Sequential([keras.Input((10, 10, 8)),
                                 L.DepthwiseConv2D(5, depth_multiplier=2, padding="same")])
-    assert benchmark.flops_per_image(doubled) == 2 * 25 * 10 * 10 * 16
+    assert architectures.flops_per_image(doubled) == 2 * 25 * 10 * 10 * 16
 
 
 def test_flops_count_inside_nested_networks():
     inner = architectures.article_cnn()
     inputs = keras.Input((28, 28, 1))
     outer = keras.Model(inputs, inner(inputs))
-    assert benchmark.flops_per_image(outer) == benchmark.flops_per_image(inner)
+    assert architectures.flops_per_image(outer) == architectures.flops_per_image(inner)
 
 
 # --------------------------------------------------------------------------- batch norm

@@ -13,7 +13,8 @@ from scipy import ndimage
 
 import keras
 
-from helpers import cli, export, mnist, own_digits, pictures, preprocessing, training
+from helpers import export, mnist, own_digits, pictures, preprocessing, training
+from helpers.commands import cli
 from helpers.errors import ImageError
 from helpers.preprocessing import to_mnist
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import platform
 
 import pytest
@@ -13,12 +12,26 @@ from helpers import speed
 
 
 @pytest.mark.slow
-def test_probe_predicts_an_epoch_from_its_steps():
+class TickingClock:
+    """A clock that moves one second each time it is read."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        self.now += 1.0
+        return self.now
+
+
+@pytest.mark.slow
+def test_probe_predicts_an_epoch_from_its_timed_steps(monkeypatch):
+    # each timed stretch reads the clock twice in a row: one second for 8 training steps,
+    # one second for 4 evaluation batches
+    monkeypatch.setattr(speed, "time", TickingClock())
     measured = speed.probe(train_steps=8, eval_steps=4)
-    expected = (measured.train_step_seconds * math.ceil(60_000 / 32)
-                + measured.eval_step_seconds * math.ceil(10_000 / 32))
-    assert measured.reference_epoch_seconds == pytest.approx(expected, abs=0.01)
-    assert 0 < measured.eval_step_seconds and 0 < measured.train_step_seconds
+    assert measured.train_step_seconds == 1 / 8 and measured.eval_step_seconds == 1 / 4
+    # 60,000 images at batch 32 are 1,875 steps; 10,000 are 313 batches
+    assert measured.reference_epoch_seconds == round(1875 / 8 + 313 / 4, 2)
     assert measured.host == platform.node()
 
 
@@ -74,7 +87,7 @@ def test_every_announced_step_has_a_measured_cost():
 
 
 def test_every_notebook_has_measured_times_for_doctor_to_predict():
-    from helpers.runner import discover
+    from helpers.commands.runner import discover
 
     measured = speed.measured_times()["notebooks"]
     assert set(measured) == {path.stem for path in discover()}

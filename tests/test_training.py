@@ -137,7 +137,7 @@ def test_the_recipe_table_imports_no_tensorflow():
     import subprocess
     import sys
 
-    code = ("import sys; from helpers import recipes, cli; "
+    code = ("import sys; from helpers import recipes; from helpers.commands import cli; "
             "assert set(recipes.RECIPES) == {'seed', 'fast', 'best'}; "
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -145,11 +145,11 @@ def test_the_recipe_table_imports_no_tensorflow():
 
 
 @pytest.mark.slow
-def test_load_or_train_trains_once_then_loads(sample, tmp_path, capsys):
+def test_notebook_03s_model_is_trained_once_then_loaded(sample, tmp_path, capsys):
     (x_train, y_train), _ = sample
     path = tmp_path / "m.keras"
-    first = training.load_or_train(path, (x_train[:256], y_train[:256]), epochs=1)
+    first = training.model_from_notebook_03(path, (x_train[:256], y_train[:256]), epochs=1)
     assert path.is_file() and "training one now" in capsys.readouterr().out
-    second = training.load_or_train(path, (x_train[:256], y_train[:256]), epochs=1)
+    second = training.model_from_notebook_03(path, (x_train[:256], y_train[:256]), epochs=1)
     assert "Loaded the model" in capsys.readouterr().out
     assert np.allclose(first.get_weights()[0], second.get_weights()[0])

@@ -14,7 +14,8 @@ from PIL import Image
 import nbformat
 
 from conftest import files_under
-from helpers import cli, photos, plots, report, transfer
+from helpers import photos, plots, transfer
+from helpers.commands import cli
 from helpers.paths import NOTEBOOK_DIR
 from helpers.errors import DatasetError, ModelError
 
@@ -34,9 +35,10 @@ def photo_folder(tmp_path):
 
 def _notebook_06_cells():
     notebook = nbformat.read(NOTEBOOK_DIR / "06_transfer_learning.ipynb", 4)
-    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
-    definitions = next(s for s in code if s.startswith("def fresh_base"))
-    return definitions, [s for s in code if s.startswith("if PART_B:")]
+    tagged = {tag: [c.source for c in notebook.cells if tag in c.metadata.get("tags", [])]
+              for tag in ("definitions", "part-b")}
+    [definitions] = tagged["definitions"]   # the cell that defines the networks and steps
+    return definitions, tagged["part-b"]
 
 
 @pytest.mark.slow
@@ -50,7 +52,7 @@ def test_notebook_06_part_b_runs_its_steps_on_tiny_photos(photo_folder, monkeypa
     monkeypatch.setattr(transfer, "mobilenet_base", lambda weights: real_base(
         input_shape=(32, 32, 3), weights=weights))
     namespace = {"keras": keras, "np": np, "transfer": transfer, "photos": photos,
-                 "plots": plots, "report": report, "PART_B": True, "weights_path": None,
+                 "plots": plots, "PART_B": True, "weights_path": None,
                  "flowers_dir": photo_folder, "PHOTO_EPOCHS": 1,
                  "pretrained_weights": transfer.conv_base().get_weights()}
     exec(definitions, namespace)
@@ -99,7 +101,7 @@ def test_incomplete_flower_folder_is_rejected(tmp_path):
 @pytest.mark.slow
 def test_fetch_with_photos_offline_fails_clearly(offline, shared_mnist, tmp_path, capsys):
     dest = tmp_path / "classroom"
-    code = cli.main(["fetch-data", "--dest", str(dest), "--from", str(shared_mnist),
+    code = cli.main(["fetch-data", "--out", str(dest), "--from", str(shared_mnist),
                      "--with-photos"])
     err = capsys.readouterr().err
     assert code == 1 and "offline" in err and err.count("\n") == 1

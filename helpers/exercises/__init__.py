@@ -1,5 +1,5 @@
 """Checked exercises: ``check(key, answer)`` says at once whether an answer is right, and if
-not, what is wrong; ``cnn-course learners-copy`` (:mod:`helpers.learners`) writes the
+not, what is wrong; ``cnn-course learners-copy`` (:mod:`helpers.commands.learners`) writes the
 notebooks without their solutions.
 
 In a notebook, a checked exercise is one code cell::

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from helpers import checkpoint_store, paths
+from helpers import paths
+from helpers.commands.prepare import NOTEBOOK_CHECKPOINTS, available, up_to_date
+from helpers.model_card import CardError
 
 MIN_PYTHON = (3, 11, 4)
 MIN_FREE_BYTES = 2 * 1024 ** 3          # data, checkpoints, executed notebooks, with room
@@ -86,12 +88,15 @@ def check_kernel(kernel_name: str = "cnn-course") -> list[Finding]:
         spec = KernelSpecManager().get_kernel_spec(kernel_name)
     except NoSuchKernel:
         return [Finding("problem", f"no Jupyter kernel {kernel_name!r}: {fix}")]
-    from helpers.runner import runs_this_python
+    from helpers.commands.kernel import LAUNCHER, is_the_courses, runs_this_python
 
     python = Path(spec.argv[0])
     if not python.is_file() or not runs_this_python(spec.argv[0]):
         return [Finding("problem", f"the Jupyter kernel {kernel_name!r} runs {python}, not this "
                                    f"environment's Python ({sys.executable}): {fix}")]
+    if not is_the_courses(spec.argv):
+        return [Finding("problem", f"the Jupyter kernel {kernel_name!r} does not start with the "
+                                   f"course's {LAUNCHER} (an older set-up): {fix}")]
     return [Finding("ok", f"Jupyter kernel {kernel_name!r} runs this environment's Python")]
 
 
@@ -129,12 +134,12 @@ def check_data() -> list[Finding]:
 
 def check_checkpoints(folder: Path | None = None) -> list[Finding]:
     """Which checkpoints the notebooks will load, and any that are damaged."""
-    found = checkpoint_store.available(folder)
+    found = available(folder)
     findings = [Finding("problem", f"checkpoint {error}: delete it, or copy it again with "
                                    "`cnn-course fetch-data --from DIR`")
-                for error in found.values() if isinstance(error, checkpoint_store.CheckpointError)]
-    stale = [stem[:2] for stem in checkpoint_store.NOTEBOOK_CHECKPOINTS
-             if not checkpoint_store.up_to_date(stem, folder=folder)]
+                for error in found.values() if isinstance(error, CardError)]
+    stale = [stem[:2] for stem in NOTEBOOK_CHECKPOINTS
+             if not up_to_date(stem, folder=folder)]
     if stale:
         findings.append(Finding("note", f"notebooks {', '.join(stale)} have no checkpoints made "
                                         "from their present code: they will train instead "
@@ -142,7 +147,7 @@ def check_checkpoints(folder: Path | None = None) -> list[Finding]:
                                         "them with `cnn-course fetch-data --from DIR`"))
     else:
         findings.append(Finding("ok", "the checkpoints of notebooks "
-                                      f"{', '.join(s[:2] for s in checkpoint_store.NOTEBOOK_CHECKPOINTS)}"
+                                      f"{', '.join(s[:2] for s in NOTEBOOK_CHECKPOINTS)}"
                                       ", made from their present code"))
     return findings
 
@@ -174,8 +179,8 @@ def predicted_minutes(reference_epoch: float, have_checkpoints: bool) -> list[st
 def _speed() -> list[Finding]:
     from helpers import speed
 
-    reference = speed.measure().reference_epoch_seconds
-    have = all(checkpoint_store.up_to_date(stem) for stem in checkpoint_store.NOTEBOOK_CHECKPOINTS)
+    reference = speed.probe().reference_epoch_seconds   # measured now, kept nowhere
+    have = all(up_to_date(stem) for stem in NOTEBOOK_CHECKPOINTS)
     lines = [f"✓ one reference epoch takes {reference:.1f} s here; predicted times"
              f"{'' if have else ' (without checkpoints)'}:", *predicted_minutes(reference, have)]
     return [Finding("ok", "\n".join(lines))]

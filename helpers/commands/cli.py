@@ -1,12 +1,13 @@
 """The ``cnn-course`` command line: its commands, their arguments and exit codes (what each
-command does is in ``helpers.commands``)."""
+command does is in ``helpers.commands.handlers``)."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from helpers import commands, paths
+from helpers import paths
+from helpers.commands import handlers
 from helpers.errors import CourseError, UsageError
 from helpers.distributed import STRATEGIES
 from helpers.recipes import RECIPES
@@ -31,27 +32,66 @@ def positive_int(text: str) -> int:
     return value
 
 
+# The commands in three groups, as `cnn-course --help` lists them: (name, one line of help).
+GROUPS = [
+    ("for learners", [
+        ("doctor", "check that the course will run here (under a minute): one line per check"),
+        ("predict", "read digits from image files, or score a model on labelled ones"),
+        ("train", "train a model with a named recipe and save it with its model card"),
+        ("catch-up", "put notebook 03's model where notebooks 04 and 08 look, from its "
+                     "checkpoint"),
+    ]),
+    ("for instructors", [
+        ("fetch-data", "download (or copy) everything the course needs, for offline use"),
+        ("prepare", "train and keep the checkpoints the notebooks load (missing ones only)"),
+        ("run", "execute the notebooks and write a report"),
+        ("learners-copy", "write the notebooks without their exercise solutions"),
+        ("sample-digits", "write the course's real-world-style digit images and a labels.csv"),
+        ("install-kernel", "register the course's Jupyter kernel for this environment"),
+    ]),
+    ("for the course's developers", [
+        ("bench", "compare the training recipes' speed and accuracy"),
+        ("bench-reading", "time and measure the memory of reading a very large picture"),
+        ("speed", "this machine's reference epoch, the course's unit of time"),
+    ]),
+]
+
+
+def command_list() -> str:
+    """The commands, group by group, for ``cnn-course --help``."""
+    lines = []
+    for title, commands in GROUPS:
+        lines += ["", f"commands {title}:"]
+        lines += [f"  {name:16s}{text}" for name, text in commands]
+    return "\n".join(lines[1:])
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``cnn-course`` and its subcommands."""
     parser = argparse.ArgumentParser(
-        prog="cnn-course", description="Image classification with CNNs: the course's tools.",
-        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="cnn-course", usage="cnn-course [-h] COMMAND [options]",
+        description="Image classification with CNNs: the course's tools.\n\n" + command_list(),
+        epilog=EXIT_CODES + "\n\n`cnn-course COMMAND --help` describes one command.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                        help=argparse.SUPPRESS)
+    helps = {name: text for _, commands in GROUPS for name, text in commands}
 
-    fetch = subcommands.add_parser(
-        "fetch-data", help="download (or copy) everything the course needs, for offline use"
-    )
-    fetch.add_argument("--dest", type=Path, default=paths.DATA_DIR,
+    def command(name: str) -> argparse.ArgumentParser:
+        return subcommands.add_parser(name, help=helps[name], description=helps[name])
+
+    fetch = command("fetch-data")
+    fetch.add_argument("--out", type=Path, default=paths.DATA_DIR,
                        help="folder to fill (default: %(default)s)")
     fetch.add_argument("--from", dest="from_dir", type=Path, metavar="DIR",
                        help="copy MNIST from a folder (a USB stick, a shared drive), no download")
     fetch.add_argument("--with-photos", action="store_true",
                        help="also MobileNetV2's ImageNet weights and the flower photos for "
                             "notebook 06, part B (about 240 MB)")
-    fetch.set_defaults(handler=commands.fetch_data)
+    fetch.set_defaults(handler=handlers.fetch_data)
 
-    run = subcommands.add_parser("run", help="execute the notebooks and write a report")
+    run = command("run")
     run.add_argument("--fast", action="store_true",
                      help="small data and one epoch: checks every cell runs, in minutes")
     run.add_argument("--only", nargs="+", metavar="NN", help="only these notebook numbers")
@@ -59,28 +99,26 @@ def build_parser() -> argparse.ArgumentParser:
                      help="output folder (default: %(default)s)")
     run.add_argument("--notebooks", type=Path, default=paths.NOTEBOOK_DIR,
                      help="folder of numbered notebooks (default: %(default)s)")
-    run.set_defaults(handler=commands.run)
+    run.set_defaults(handler=handlers.run)
 
-    copy = subcommands.add_parser("learners-copy",
-                               help="write the notebooks without their exercise solutions")
+    copy = command("learners-copy")
     copy.add_argument("--out", type=Path, default=paths.BUILD_DIR / "learners",
                       help="output folder (default: %(default)s)")
     copy.add_argument("--notebooks", type=Path, default=paths.NOTEBOOK_DIR,
                       help="folder of numbered notebooks (default: %(default)s)")
-    copy.set_defaults(handler=commands.learners_copy)
+    copy.set_defaults(handler=handlers.learners_copy)
 
-    sample = subcommands.add_parser(
-        "sample-digits", help="write the course's real-world-style digit images and a labels.csv")
+    sample = command("sample-digits")
     sample.add_argument("--out", type=Path, default=paths.BUILD_DIR / "sample_digits",
                         help="output folder (default: %(default)s)")
     sample.add_argument("--per-kind", type=positive_int, default=100, metavar="N",
                         help="images of each kind (default: %(default)s)")
     sample.add_argument("--seed", type=int, default=1,
                         help="which images (default: %(default)s; notebook 08 uses 0)")
-    sample.set_defaults(handler=commands.sample_digits)
+    sample.set_defaults(handler=handlers.sample_digits)
 
     names = list(RECIPES)
-    train = subcommands.add_parser("train", help="train a model with a named recipe and save it")
+    train = command("train")
     train.add_argument("--recipe", choices=names, default="fast",
                        help="training recipe (default: %(default)s)")
     train.add_argument("--epochs", type=positive_int, help="override the recipe's epochs")
@@ -93,28 +131,31 @@ def build_parser() -> argparse.ArgumentParser:
                             "127.0.0.1; the recipe's batch is split among them")
     train.add_argument("--workers", type=positive_int, metavar="N",
                        help="worker processes for --distribute multiworker (default: 2)")
-    train.set_defaults(handler=commands.train)
+    train.set_defaults(handler=handlers.train)
 
-    bench = subcommands.add_parser("bench", help="compare the training recipes' speed and accuracy")
+    bench = command("bench")
     bench.add_argument("--recipes", nargs="+", choices=names, default=names,
                        metavar="RECIPE", help=f"recipes to run, in order (default: all: "
                                               f"{' '.join(names)})")
-    bench.add_argument("--json", type=Path, default=paths.BUILD_DIR / "bench.json",
-                       help="where to write the results (default: %(default)s)")
+    bench.add_argument("--out", type=Path, default=paths.BUILD_DIR / "bench.json",
+                       help="the JSON file of results (default: %(default)s)")
+    bench.add_argument("--json", action="store_true",
+                       help="print the results as JSON instead of a table")
     bench.add_argument("--epochs", type=positive_int, help="override every recipe's epochs")
     bench.add_argument("--train-size", type=positive_int, metavar="N",
                        help="train on N images only (a quick check)")
-    bench.set_defaults(handler=commands.bench)
+    bench.set_defaults(handler=handlers.bench)
 
-    reading = subcommands.add_parser(
-        "bench-reading", help="time and measure the memory of reading a very large picture")
+    reading = command("bench-reading")
     reading.add_argument("--side", type=positive_int, default=6000, metavar="PIXELS",
                          help="the picture's width and height (default: %(default)s)")
-    reading.add_argument("--json", type=Path, default=paths.BUILD_DIR / "bench_reading.json",
-                         help="where to write the results (default: %(default)s)")
-    reading.set_defaults(handler=commands.bench_reading)
+    reading.add_argument("--out", type=Path, default=paths.BUILD_DIR / "bench_reading.json",
+                         help="the JSON file of results (default: %(default)s)")
+    reading.add_argument("--json", action="store_true",
+                         help="print the results as JSON instead of a table")
+    reading.set_defaults(handler=handlers.bench_reading)
 
-    predict = subcommands.add_parser("predict", help="read digits from image files")
+    predict = command("predict")
     predict.add_argument("images", nargs="*", metavar="IMAGE",
                          help="image files: PNG, JPEG, BMP, GIF or WebP, any size")
     predict.add_argument("--labels", type=Path, metavar="CSV_OR_FOLDER",
@@ -124,43 +165,37 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", type=Path, default=paths.model_path(),
                          help="a .keras model (default: %(default)s)")
     predict.add_argument("--json", action="store_true",
-                         help="one JSON object per line instead of text (with --labels: "
+                         help="print JSON instead of text: one object per line (with --labels: "
                               "one object with every result and the scores)")
-    predict.set_defaults(handler=commands.predict)
+    predict.set_defaults(handler=handlers.predict)
 
-    doctor = subcommands.add_parser(
-        "doctor", help="check that the course will run here (under a minute): one line per check")
+    doctor = command("doctor")
     doctor.add_argument("--no-probe", action="store_true",
                         help="skip the speed probe and the predicted times")
-    doctor.set_defaults(handler=commands.doctor)
+    doctor.set_defaults(handler=handlers.doctor)
 
-    prepare = subcommands.add_parser(
-        "prepare", help="train and keep the checkpoints the notebooks load (missing ones only)")
+    prepare = command("prepare")
     prepare.add_argument("--force", action="store_true", help="make every checkpoint again")
     prepare.add_argument("--fast", action="store_true", help="fast mode's checkpoints (a test)")
     prepare.add_argument("--out", type=Path, default=paths.BUILD_DIR / "prepare",
                          help="where the notebooks that make them are written "
                               "(default: %(default)s)")
-    prepare.set_defaults(handler=commands.prepare)
+    prepare.set_defaults(handler=handlers.prepare)
 
-    catch = subcommands.add_parser(
-        "catch-up", help="put notebook 03's model where notebooks 04 and 08 look, from its "
-                         "checkpoint")
+    catch = command("catch-up")
     catch.add_argument("--fast", action="store_true", help="fast mode's model")
     catch.add_argument("--force", action="store_true", help="replace a model already there")
     catch.add_argument("--out", type=Path,
                        help=f"where to put it (default: {paths.model_path()})")
-    catch.set_defaults(handler=commands.catch_up)
+    catch.set_defaults(handler=handlers.catch_up)
 
-    kernel = subcommands.add_parser(
-        "install-kernel", help="register the course's Jupyter kernel for this environment")
-    kernel.set_defaults(handler=commands.install_kernel)
+    kernel = command("install-kernel")
+    kernel.set_defaults(handler=handlers.install_kernel)
 
-    speed = subcommands.add_parser(
-        "speed", help="this machine's reference epoch, the course's unit of time")
+    speed = command("speed")
     speed.add_argument("--check", action="store_true",
                        help="also time one whole reference epoch, to check the probe")
-    speed.set_defaults(handler=commands.speed)
+    speed.set_defaults(handler=handlers.speed)
     return parser
 
 

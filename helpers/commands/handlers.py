@@ -16,15 +16,23 @@ def quiet_tensorflow() -> None:
     start_tensorflow()
 
 
+def show_results(result: dict, table: str, written: Path, as_json: bool) -> None:
+    """A benchmark's results on the terminal, as a table or (``--json``) as JSON, and where
+    their JSON file was written."""
+    import json
+
+    print(json.dumps(result, indent=2) if as_json else f"{table}\nJSON: {written}")
+
+
 def fetch_data(args: argparse.Namespace) -> int:
-    from helpers.fetch import fetch_mnist
+    from helpers.commands.fetch import fetch_mnist
     from helpers.paths import DATA_ENV
 
-    files.check_output_dir(args.dest, what="--dest")
+    files.check_output_dir(args.out, what="--out")
     online_advice = ("Connect to the internet and try again, or copy from a prepared folder "
                      "with `cnn-course fetch-data --from DIR`.")
     try:
-        dest = fetch_mnist(args.dest, from_dir=args.from_dir)
+        dest = fetch_mnist(args.out, from_dir=args.from_dir)
     except DatasetError as exc:
         if args.from_dir is not None:
             raise  # the folder was the problem, not the network
@@ -48,21 +56,22 @@ def fetch_data(args: argparse.Namespace) -> int:
 
 def copy_checkpoints(from_dir: Path) -> None:
     """Copy the verified checkpoints of a prepared folder (``DIR/checkpoints``)."""
-    from helpers import checkpoint_store
+    from helpers.checkpoints import checkpoint_dir
+    from helpers.commands.prepare import NOTEBOOK_CHECKPOINTS, copy_verified
 
     source = Path(from_dir) / "checkpoints"
     if not source.is_dir():
         print(f"Checkpoints: none in {source}; notebooks "
-              f"{', '.join(s[:2] for s in checkpoint_store.NOTEBOOK_CHECKPOINTS)} will train theirs "
+              f"{', '.join(s[:2] for s in NOTEBOOK_CHECKPOINTS)} will train theirs "
               "(or make them with `cnn-course prepare`).")
         return
-    copied = checkpoint_store.copy_verified(source)
+    copied = copy_verified(source)
     print(f"Checkpoints: copied {len(copied)} verified from {source} into "
-          f"{checkpoint_store.checkpoint_dir()}" + (f": {', '.join(copied)}" if copied else ""))
+          f"{checkpoint_dir()}" + (f": {', '.join(copied)}" if copied else ""))
 
 
 def run(args: argparse.Namespace) -> int:
-    from helpers.runner import run_course
+    from helpers.commands.runner import run_course
 
     files.check_output_dir(args.out, what="--out")
     results = run_course(out_dir=args.out, fast=args.fast, only=args.only,
@@ -76,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def learners_copy(args: argparse.Namespace) -> int:
-    from helpers.learners import learners_copy
+    from helpers.commands.learners import learners_copy
 
     files.check_output_dir(args.out, what="--out")
     if args.out.resolve() == args.notebooks.resolve():
@@ -89,17 +98,17 @@ def learners_copy(args: argparse.Namespace) -> int:
 
 
 def bench_reading(args: argparse.Namespace) -> int:
-    files.check_output_file(args.json, ".json", what="--json")
-    from helpers import reading_benchmark
+    files.check_output_file(args.out, ".json", what="--out")
+    from helpers.commands import bench_reading
 
     from helpers.pictures import MAX_PIXELS
 
     if args.side ** 2 > MAX_PIXELS:
         raise UsageError(f"--side {args.side}: the course refuses pictures over {MAX_PIXELS:,} "
                          f"pixels; give at most {int(MAX_PIXELS ** 0.5):,}.")
-    result = reading_benchmark.run(side=args.side)
-    print(reading_benchmark.format_table(result))
-    print(f"JSON: {reading_benchmark.write_json(result, args.json)}")
+    result = bench_reading.run(side=args.side)
+    show_results(result, bench_reading.format_table(result),
+                 bench_reading.write_json(result, args.out), args.json)
     return 0
 
 
@@ -137,25 +146,24 @@ def train(args: argparse.Namespace) -> int:
         from helpers.distributed import split_cpu
 
         split_cpu(2)  # before TensorFlow starts its devices; GPUs, where there are, train
-    from helpers.trained_models import train_and_save
+    from helpers.commands.train import train_and_save
 
     card = train_and_save(args.recipe, args.out, epochs=args.epochs, distribute=args.distribute,
                           workers=args.workers or 2)
-    how = card.get("distribution")
+    how = card.distribution
     where = f" with {how['strategy']} on {how['replicas']} replicas" if how else ""
-    print(f"test accuracy {card['test_accuracy']:.2%} after {card['training_seconds']:.0f} s "
-          f"of training{where}; model saved to {args.out}")
+    print(f"test accuracy {card.measured['test_accuracy']:.2%} after "
+          f"{card.training_seconds:.0f} s of training{where}; model saved to {args.out}")
     return 0
 
 
 def bench(args: argparse.Namespace) -> int:
-    files.check_output_file(args.json, ".json", what="--json")
+    files.check_output_file(args.out, ".json", what="--out")
     quiet_tensorflow()
-    from helpers import benchmark
+    from helpers.commands.bench import format_table, run_bench, write_json
 
-    result = benchmark.run_bench(args.recipes, epochs=args.epochs, train_size=args.train_size)
-    print(benchmark.format_table(result))
-    print(f"JSON: {benchmark.write_json(result, args.json)}")
+    result = run_bench(args.recipes, epochs=args.epochs, train_size=args.train_size)
+    show_results(result, format_table(result), write_json(result, args.out), args.json)
     return 0
 
 
@@ -163,7 +171,7 @@ def predict(args: argparse.Namespace) -> int:
     import json
 
     from helpers import own_digits
-    from helpers.predicting import describe_prediction, read_digits, report_labelled
+    from helpers.commands.predict import describe_prediction, read_digits, report_labelled
 
     if bool(args.images) == (args.labels is not None):
         raise UsageError("give image files, or --labels FILE.csv or FOLDER (not both).")
@@ -186,16 +194,16 @@ def predict(args: argparse.Namespace) -> int:
 
 
 def prepare(args: argparse.Namespace) -> int:
-    from helpers import classroom
+    from helpers.commands.prepare import prepare as make_checkpoints
 
     files.check_output_dir(args.out, what="--out")
-    results = classroom.prepare(args.out, fast=args.fast, force=args.force)
+    results = make_checkpoints(args.out, fast=args.fast, force=args.force)
     failed = [stem for stem, r in results.items() if r.status != "ok"]
     if failed:
         print(f"{len(failed)} notebook(s) failed, their checkpoints not all made: "
               f"{', '.join(failed)}; see {args.out / 'report.md'}", file=sys.stderr)
         return 1
-    from helpers.checkpoint_store import checkpoint_dir
+    from helpers.checkpoints import checkpoint_dir
 
     print(f"Checkpoints ready in {checkpoint_dir()}"
           + (f"; report: {args.out / 'report.md'}" if results else ""))
@@ -203,25 +211,25 @@ def prepare(args: argparse.Namespace) -> int:
 
 
 def catch_up(args: argparse.Namespace) -> int:
-    from helpers import checkpoint_store, paths
+    from helpers import checkpoints, paths
 
     out = files.check_output_file(args.out or paths.model_path(args.fast), ".keras",
                                   what="--out")
     if out.exists() and not args.force:
         raise UsageError(f"there is a model at {out} already (yours?); --force replaces it.")
-    checkpoint_store.catch_up(out, fast=args.fast)
+    checkpoints.catch_up(out, fast=args.fast)
     return 0
 
 
 def install_kernel(args: argparse.Namespace) -> int:
-    from helpers import classroom
+    from helpers.commands.kernel import install_kernel as register
 
-    classroom.install_kernel()
+    register()
     return 0
 
 
 def doctor(args: argparse.Namespace) -> int:
-    from helpers import doctor as checks
+    from helpers.commands import doctor as checks
 
     return checks.run(probe=not args.no_probe)
 

@@ -15,37 +15,13 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import layers
 
 from helpers import files, mnist, recipes, report, training
-from helpers.blocks import leaf_layers
+from helpers.architectures import flops_per_image
 
 TARGET_ACCURACY = 0.99
 CHECKS_PER_EPOCH = 8
 TRAINING_FLOPS_PER_FORWARD = 3  # backward pass costs about twice the forward pass
-
-
-def flops_per_image(model: keras.Model) -> int:
-    """Forward-pass FLOPs for one image (a multiply-add counts as 2), from the layer shapes.
-
-    Counts convolutions (plain, depthwise and separable) and dense layers, which are nearly
-    all of a CNN's arithmetic.
-    """
-    total = 0
-    for layer in leaf_layers(model):
-        if isinstance(layer, layers.SeparableConv2D):
-            out_h, out_w, out_c = layer.output.shape[1:]
-            in_c = layer.input.shape[-1]
-            depthwise = int(np.prod(layer.kernel_size)) * in_c * layer.depth_multiplier
-            total += 2 * out_h * out_w * (depthwise + in_c * layer.depth_multiplier * out_c)
-        elif isinstance(layer, layers.DepthwiseConv2D):
-            k = int(np.prod(layer.kernel_size))
-            total += 2 * k * int(np.prod(layer.output.shape[1:]))
-        elif isinstance(layer, (layers.Conv2D, layers.Dense)):
-            kernel = layer.kernel.shape  # (..., in, out): each output uses prod(kernel[:-1]) MACs
-            outputs = int(np.prod(layer.output.shape[1:]))
-            total += 2 * int(np.prod(kernel[:-1])) * outputs
-    return total
 
 
 def matmul_ceiling_gflops(size: int = 2048, seconds: float = 2.0) -> float:
@@ -146,21 +122,29 @@ def bench_recipe(recipe: recipes.Recipe, train_data, test_data, epochs: int | No
     # Epoch times include the accuracy checks; the timer's clock does not. An ensemble's
     # networks train one after another: each of their epochs counts, at the FLOPs per image
     # of the average network.
-    epochs_trained = len(run.epoch_seconds)
-    seconds_per_epoch = timer.training_seconds / epochs_trained
-    images_per_second = len(x_train) / seconds_per_epoch
+    # Epoch times include the accuracy checks; the timer's clock does not. An ensemble's
+    # networks train one after another: each of their epochs counts, at the FLOPs per image
+    # of the average network.
     flops = flops_per_image(run.model) // recipe.members * TRAINING_FLOPS_PER_FORWARD
     _, final_accuracy = run.model.evaluate(x_test, y_test, batch_size=2000, verbose=0)
     return {
-        "seconds_per_epoch": round(seconds_per_epoch, 3),
-        "images_per_second": round(images_per_second, 1),
-        "gflops": round(flops * images_per_second / 1e9, 2),
+        **speed_figures(len(x_train), timer.training_seconds, len(run.epoch_seconds), flops),
         "time_to_99": None if timer.time_to_target is None else round(timer.time_to_target, 2),
         "test_accuracy": round(float(final_accuracy), 5),
-        "epochs": epochs_trained,
+        "epochs": len(run.epoch_seconds),
         "training_seconds": round(timer.training_seconds, 2),
         "flops_per_image": flops,
     }
+
+
+def speed_figures(images: int, training_seconds: float, epochs: int, flops: int) -> dict:
+    """Seconds per epoch, images per second and achieved GFLOP/s of ``epochs`` epochs of
+    ``images`` images that trained for ``training_seconds``, at ``flops`` per image."""
+    seconds_per_epoch = training_seconds / epochs
+    images_per_second = images / seconds_per_epoch
+    return {"seconds_per_epoch": round(seconds_per_epoch, 3),
+            "images_per_second": round(images_per_second, 1),
+            "gflops": round(flops * images_per_second / 1e9, 2)}
 
 
 def run_bench(recipe_names: list[str], epochs: int | None = None, train_size: int | None = None,

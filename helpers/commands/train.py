@@ -4,24 +4,20 @@ that the same command resumes it after an interruption; tested once; saved with 
 card."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
-import platform
 import shutil
 from pathlib import Path
 
-import keras
-import tensorflow as tf
-
 from helpers import cluster, distributed, export, files, mnist, report
 from helpers.errors import CourseError, UsageError
+from helpers.model_card import ModelCard, data_fingerprint
 from helpers.recipes import Recipe, get_recipe
 from helpers.training import TrainingRun, ensemble_of, networks, train
 
 
 def train_and_save(recipe_name: str, path: str | Path, epochs: int | None = None,
-                   distribute: str | None = None, workers: int = 2) -> dict:
+                   distribute: str | None = None, workers: int = 2) -> ModelCard:
     """Train ``recipe_name`` on all training images of the best available data, measure test
     accuracy once, save the model and a JSON model card beside it; returns the card.
 
@@ -32,7 +28,7 @@ def train_and_save(recipe_name: str, path: str | Path, epochs: int | None = None
     is saved. Output paths and a backup's settings are checked before training starts."""
     recipe = get_recipe(recipe_name)
     path = files.check_output_file(path, export.MODEL_SUFFIX, what="model")
-    card_path = files.check_output_file(path.with_suffix(".json"), ".json", what="model card")
+    files.check_output_file(path.with_suffix(".json"), ".json", what="model card")
     backup = files.check_output_dir(path.with_name(path.stem + ".backup"), what="backup folder")
     data = mnist.load_mnist()
     (x_train, y_train), (x_test, y_test) = data
@@ -53,22 +49,14 @@ def train_and_save(recipe_name: str, path: str | Path, epochs: int | None = None
     else:
         run = train(recipe, train_data, epochs=epochs, backup_dir=backup / "keras")
     _, test_accuracy = run.model.evaluate(mnist.to_model_input(x_test), y_test, verbose=0)
-    export.save_model(run.model, path)
-    card = {
-        "recipe": recipe.name,
-        "summary": recipe.summary,
-        "epochs": recipe.members * epochs,   # every network's, one after another
-        "data_source": data.source,
-        "train_images": int(len(x_train)),
-        "test_accuracy": round(float(test_accuracy), 5),
-        "training_seconds": round(run.seconds, 1),  # of this run: after the resumed epochs
-        "resumed": resumed,
-        **({"distribution": distribution} if distribution else {}),
-        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
-                     "keras": keras.__version__},
-        "date": dt.datetime.now().isoformat(timespec="seconds"),
-    }
-    files.write_text(card_path, json.dumps(card, indent=2) + "\n")
+    card = ModelCard.for_run(
+        path.stem, f"the {recipe.name!r} recipe: {recipe.summary}", "cnn-course train", run,
+        settings={"recipe": recipe.name, "epochs": epochs, "networks": recipe.members,
+                  "batch_size": recipe.batch_size},
+        data={"source": data.source, **data_fingerprint(x_train, y_train)},
+        measured={"test_accuracy": round(float(test_accuracy), 5)},
+        resumed=resumed, distribution=distribution)
+    card.save_with(run.model, path)
     remove_backup(backup)
     return card
 

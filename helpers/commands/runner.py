@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 import tempfile
 import threading
 import time
@@ -21,10 +20,10 @@ from helpers import report, speed
 from helpers.errors import UsageError
 from helpers.files import atomic_write, check_output_dir, write_text
 from helpers.paths import BUILD_DIR, NOTEBOOK_DIR, environment
-from helpers.run_report import ANNOUNCE_ABOVE, format_report, format_targets
+from helpers.commands.kernel import ensure_kernel
+from helpers.commands.measurements import measuring_cell
+from helpers.commands.run_report import ANNOUNCE_ABOVE, format_report, format_targets
 
-KERNEL_NAME = "cnn-course"
-KERNEL_DISPLAY_NAME = "Python 3 (cnn-course)"
 FAST_PARAMETERS = {"FAST": True}  # each notebook's parameters cell turns this into small sizes
 HEARTBEAT_SECONDS = 30
 
@@ -60,28 +59,6 @@ def discover(notebook_dir: Path = NOTEBOOK_DIR, only: list[str] | None = None) -
             )
         notebooks = [p for p in notebooks if p.name[:2] in wanted]
     return notebooks
-
-
-def runs_this_python(kernel_python: str) -> bool:
-    """Whether a kernel's interpreter is this environment's: the same folder of programs (not
-    resolved, since every virtual environment's python links to the same base interpreter)."""
-    return Path(kernel_python).absolute().parent == Path(sys.executable).absolute().parent
-
-
-def ensure_kernel() -> str:
-    """Register the course's Jupyter kernel for this interpreter if it is not already."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    try:
-        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
-        if runs_this_python(spec.argv[0]):
-            return KERNEL_NAME
-    except NoSuchKernel:
-        pass
-    from ipykernel.kernelspec import install
-
-    install(kernel_name=KERNEL_NAME, display_name=KERNEL_DISPLAY_NAME, prefix=sys.prefix)
-    return KERNEL_NAME
 
 
 @contextlib.contextmanager
@@ -144,6 +121,19 @@ def timed_cells(executed: Path, reference_epoch: float | None) -> list[dict]:
     return sorted(cells, key=lambda c: -c["seconds"])
 
 
+def with_measuring_cell(path: Path, folder: Path) -> Path:
+    """A copy of notebook ``path`` in ``folder`` ending with the cell that records what it
+    measured (:mod:`helpers.commands.measurements`)."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(measuring_cell(path.stem),
+                                                    metadata={"tags": ["measurements"]}))
+    copy = folder / path.name
+    nbformat.write(notebook, copy)
+    return copy
+
+
 def run_notebook(path: Path, out_dir: Path, fast: bool = False) -> NotebookResult:
     """Execute one notebook into ``out_dir`` (notebook + HTML); never raises for notebook errors.
     Times are also given in reference epochs when the runner measured one (``SPEED_ENV``)."""
@@ -158,12 +148,13 @@ def run_notebook(path: Path, out_dir: Path, fast: bool = False) -> NotebookResul
     with tempfile.TemporaryDirectory(prefix="cnn-course-run-") as scratch, \
             atomic_write(out_dir / f"{path.stem}.kernel.log") as log_path:
         metrics_file = Path(scratch) / "metrics.json"
+        measured = with_measuring_cell(path, Path(scratch))
         with environment(**{report.METRICS_ENV: str(metrics_file)}):
             with _heartbeat(path.stem, started), open(log_path, "w") as log, \
                     atomic_write(executed) as partial:
                 try:
                     papermill.execute_notebook(
-                        str(path), str(partial), parameters=FAST_PARAMETERS if fast else {},
+                        str(measured), str(partial), parameters=FAST_PARAMETERS if fast else {},
                         kernel_name=ensure_kernel(), cwd=str(path.parent), progress_bar=False,
                         kernel_manager_class=_local_kernel_manager(log, Path(scratch)),
                     )

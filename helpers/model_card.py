@@ -1,0 +1,167 @@
+"""Model cards: what a saved model is, how it was trained and what it measured, in a JSON
+file beside it (``NAME.json`` beside ``NAME.keras``). One schema for every model the course
+saves: ``cnn-course train``, the checkpoints ``cnn-course prepare`` keeps, and the model a
+learner catches up from. A card names its model file's sha256, so a damaged or swapped
+model is refused rather than loaded. A card is made from a :class:`TrainingRun`: the trained
+model with its history and epoch times. Nothing here imports TensorFlow until a card is made.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from helpers.errors import ModelError
+from helpers.files import write_text
+
+if TYPE_CHECKING:
+    import keras
+
+CARD_FORMAT = 2
+
+
+class CardError(ModelError):
+    """A model card is missing or unreadable, or its model file is missing or not the one
+    it describes."""
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fingerprint(*arrays) -> str:
+    """A short hash of arrays (weights, say): equal arrays, equal fingerprints."""
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def data_fingerprint(x, y) -> dict:
+    """Enough to tell two training sets apart: their size and a hash of labels and pixels."""
+    return {"images": int(len(x)), "sha256": fingerprint(y, x[::max(len(x) // 1000, 1)])}
+
+
+@dataclass
+class TrainingRun:
+    """A trained model with its per-epoch history and timings."""
+
+    model: keras.Model
+    history: dict = field(default_factory=dict)
+    epoch_seconds: list = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return float(sum(self.epoch_seconds))
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        return self.seconds / max(len(self.epoch_seconds), 1)
+
+
+def card_path(model_path: str | Path) -> Path:
+    """Where the card of the model at ``model_path`` lives."""
+    return Path(model_path).with_suffix(".json")
+
+
+@dataclass
+class ModelCard:
+    """The card of one saved model (see the module's docstring)."""
+
+    name: str                  # the model file's name without .keras
+    what: str                  # what the model is, in a few words
+    made_by: str               # the command that trained it
+    settings: dict             # what decided the training: recipe, epochs, fingerprints
+    data: dict                 # the training images: {"images", "sha256"}, and "source"
+    history: dict              # Keras' history: a list per metric, one value per epoch
+    epoch_seconds: list
+    training_seconds: float
+    reference_epochs: float    # training_seconds in this machine's reference epochs
+    measured: dict = field(default_factory=dict)  # what was measured on the model
+    machine: str = ""
+    versions: dict = field(default_factory=dict)
+    date: str = ""
+    resumed: bool = False              # the training resumed from a kept epoch
+    distribution: dict | None = None   # the tf.distribute strategy and devices, if any
+    notebook_code: str | None = None   # the code of the notebook that made it (prepare)
+    sha256: str = ""                   # of the model file
+    format: int = CARD_FORMAT
+
+    @classmethod
+    def for_run(cls, name: str, what: str, made_by: str, run, settings: dict, data: dict,
+                **more) -> "ModelCard":
+        """A new card for a finished training ``run`` (a ``TrainingRun``), made here, now."""
+        import keras
+        import tensorflow as tf
+
+        from helpers import speed
+
+        seconds = float(sum(run.epoch_seconds))
+        return cls(
+            name=name, what=what, made_by=made_by, settings=settings, data=data,
+            history={k: [v if isinstance(v, str) else float(v) for v in values]
+                     for k, values in run.history.items()},
+            epoch_seconds=[round(float(s), 2) for s in run.epoch_seconds],
+            training_seconds=round(seconds, 1),
+            reference_epochs=round(seconds / speed.reference_epoch_seconds(), 2),
+            machine=f"{platform.machine()}, {os.cpu_count()} CPU cores ({platform.node()})",
+            versions={"python": platform.python_version(), "tensorflow": tf.__version__,
+                      "keras": keras.__version__},
+            date=dt.datetime.now().isoformat(timespec="seconds"), **more)
+
+    def describe(self) -> str:
+        """Where the model came from, in one sentence."""
+        return (f"made {self.date[:16].replace('T', ' ')} by {self.made_by} on "
+                f"{self.data['images']:,} training images; its training took "
+                f"{self.training_seconds:.0f} s ({self.reference_epochs:.1f} reference epochs) "
+                f"on {self.machine}")
+
+    def write(self, path: str | Path) -> Path:
+        """Write the card alone, atomically, to ``path`` (a ``.json`` file)."""
+        return write_text(path, json.dumps(dataclasses.asdict(self), indent=1) + "\n")
+
+    def save_with(self, model, model_path: str | Path) -> "ModelCard":
+        """Save ``model`` at ``model_path`` and then this card beside it, naming the file's
+        sha256. An old card goes first, so no card ever describes another model."""
+        from helpers import export
+
+        card_path(model_path).unlink(missing_ok=True)
+        saved = export.save_model(model, model_path)
+        self.sha256 = file_sha256(saved)
+        self.write(card_path(saved))
+        return self
+
+    @classmethod
+    def read(cls, model_path: str | Path) -> "ModelCard":
+        """The card of the model at ``model_path``, checked against the model file."""
+        model_path, path = Path(model_path), card_path(model_path)
+        try:
+            fields = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise CardError(f"{path}: no model card") from None
+        except (OSError, ValueError) as exc:
+            raise CardError(f"{path}: unreadable model card ({exc})") from None
+        if not isinstance(fields, dict) or fields.get("format") != CARD_FORMAT:
+            raise CardError(f"{path}: not a model card written by this version of the course")
+        try:
+            card = cls(**fields)
+        except TypeError as exc:
+            raise CardError(f"{path}: not a whole model card ({exc})") from None
+        if not model_path.is_file():
+            raise CardError(f"{model_path}: missing (its model card is there)")
+        if file_sha256(model_path) != card.sha256:
+            raise CardError(f"{model_path}: damaged (its sha256 differs from its card's)")
+        return card
