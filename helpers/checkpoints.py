@@ -195,14 +195,16 @@ def _measured(run: Checkpointed, evaluate_on: dict | None) -> Checkpointed:
     return run
 
 
-def _estimate(what: str, cost: float | str, images: int, source: str | None = None) -> None:
+def _estimate(what: str, cost: float | str, images: int, source: str | None = None,
+              progress: bool = True) -> None:
     """Announce a training of ``images`` images (epochs counted in) at ``cost`` reference
     epochs per 60,000 images (measured by ``source``), or at the cost measured for the step
-    named ``cost``."""
+    named ``cost``; ``progress``: whether a line per epoch follows."""
     from helpers import speed
 
     per_epoch, source = speed.measured(cost) if isinstance(cost, str) else (cost, source)
-    speed.announce_long(f"Training {what}", per_epoch * images / speed.TRAIN_IMAGES, source)
+    speed.announce_long(f"Training {what}", per_epoch * images / speed.TRAIN_IMAGES, source,
+                        progress)
 
 
 def train_recipe(name: str | None, recipe, data, *, epochs: int | None = None,
@@ -225,7 +227,7 @@ def train_recipe(name: str | None, recipe, data, *, epochs: int | None = None,
 
     def train():
         _estimate(what, recipe.epoch_cost if cost is None else cost, epochs * len(data[0]),
-                  recipe.cost_source if cost is None else None)
+                  recipe.cost_source if cost is None else None, progress=verbose)
         keras.utils.set_random_seed(0)
         return training.train(recipe, data, epochs=epochs, verbose=verbose)
 
@@ -260,8 +262,11 @@ def fit_or_load(name: str, model, x, y, *, epochs: int, batch_size: int, validat
         return TrainingRun(model, history.history, log.epoch_seconds)
 
     run = load_or_train(name, what, settings, (x, y), fit, fast=fast, use=use)
-    if run.loaded:  # the notebook's own model holds the checkpoint's weights
+    if run.loaded:  # the notebook's own model holds the checkpoint's weights and optimizer
         model.set_weights(run.model.get_weights())
+        model.optimizer.build(model.trainable_variables)
+        for mine, kept in zip(model.optimizer.variables, run.model.optimizer.variables):
+            mine.assign(kept)
         run.model = model
     return _measured(run, evaluate_on)
 

@@ -160,13 +160,15 @@ def duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} hours"
 
 
-def announce_long(what: str, reference_epochs: float, source: str | None = None) -> float:
+def announce_long(what: str, reference_epochs: float, source: str | None = None,
+                  progress: bool = True) -> float:
     """Say before a long step starts what it does and how long it will take here; returns
-    the estimated seconds. ``source`` says where the estimate was measured, when it was."""
+    the estimated seconds. ``source`` says where the estimate was measured, when it was;
+    ``progress``: whether lines of progress follow."""
     seconds = reference_epochs * reference_epoch_seconds()
     measured = f", measured by {source}" if source else ""
     report.announce(
         f"{LONG_STEP_MARK} {what}: about {reference_epochs:.1f} reference epochs{measured}, "
-        f"so about {duration(seconds)} on this machine. Progress below."
+        f"so about {duration(seconds)} on this machine." + (" Progress below." if progress else "")
     )
     return seconds

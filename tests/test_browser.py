@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 
 from helpers import paths
+from helpers.checkpoints import CHECKPOINT_ENV
+from helpers.paths import MODEL_ENV
+from helpers.speed import SPEED_ENV
 
 pytestmark = pytest.mark.browser
 
@@ -44,9 +47,11 @@ def _user_settings(folder: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def lab(tmp_path_factory, machine_speed):
     """JupyterLab on a free 127.0.0.1 port with a token, serving a copy of the notebooks
-    (so the course's own stay without outputs); notebook 08 saves drawings in the copy."""
+    (so the course's own stay without outputs); notebook 08 saves drawings in the copy, and
+    its model in a models folder of the test's (it starts as a fresh clone: no model, no
+    checkpoints)."""
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"no browser at {CHROMIUM}: install Debian's chromium "
                     "(apt-get install chromium), or set CHROMIUM to its path")
@@ -68,7 +73,8 @@ def lab(tmp_path_factory):
     if os.geteuid() == 0:  # CI runs as root; JupyterLab refuses root unless told
         command.append("--allow-root")
     env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(root / "settings"),
-           "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
+           "JUPYTER_RUNTIME_DIR": str(root / "runtime"), MODEL_ENV: str(root / "models"),
+           CHECKPOINT_ENV: str(root / "checkpoints"), SPEED_ENV: str(machine_speed)}
     log = (root / "jupyterlab.log").open("w")
     server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -120,9 +120,12 @@ def _run(path, out_dir, fast):
     assert len(expected) >= 3, f"notebook {number} needs at least three checked exercises"
     assert set(checked) == expected, (sorted(checked), sorted(expected))
     assert all(value == 1.0 for value in checked.values()), checked
-    stderr = [out["text"] for cell in nbformat.read(out_dir / path.name, 4).cells
-              for out in cell.get("outputs", []) if out.get("name") == "stderr"]
+    executed = nbformat.read(out_dir / path.name, 4)
+    outputs = [out for cell in executed.cells for out in cell.get("outputs", [])]
+    stderr = [out["text"] for out in outputs if out.get("name") == "stderr"]
     assert not stderr, f"the notebook printed to stderr: {stderr}"
+    if "plt." in path.read_text() or "plots." in path.read_text():  # its figures are shown
+        assert any("image/png" in out.get("data", {}) for out in outputs)
     return result
 
 

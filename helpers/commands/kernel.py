@@ -68,6 +68,10 @@ def main() -> None:
     so a file there cannot hide a package of the same name."""
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]
+    # TensorFlow imports matplotlib, which picks its backend then: the notebook's own, as
+    # IPython's kernel would choose it later, so that plots appear in the notebook
+    if not os.environ.get("MPLBACKEND"):
+        os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     from ipykernel import kernelapp
 
     from helpers.startup import start_tensorflow
