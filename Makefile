@@ -37,11 +37,11 @@ AS_OPENED := notebooks/01_data.ipynb notebooks/02_building_blocks.ipynb
 test-unit: setup     ## no training, no kernels, no processes (under a minute)
 	$(BIN)/python -m pytest -m "not slow and not notebook and not full and not browser"
 
-test: setup          ## the test suite: helpers, CLI, doctor, checkpoints, every notebook in fast mode (~10 min)
+test: setup          ## the test suite: helpers, CLI, doctor, checkpoints, every notebook in fast mode (~14 min)
 	$(BIN)/python -m pytest -m "not full and not browser"
 	CNN_COURSE_OFFLINE=1 $(BIN)/python -m pytest --nbval-lax $(AS_OPENED)
 
-test-quick: setup    ## everything but the notebooks, the full-data claims and the browser (~4 min)
+test-quick: setup    ## everything but the notebooks, the full-data claims and the browser (~5 min)
 	$(BIN)/python -m pytest -m "not notebook and not full and not browser"
 
 test-full: setup     ## every notebook in full mode on the full dataset, with its claims (~20 min)
