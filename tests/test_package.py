@@ -64,10 +64,12 @@ def test_the_package_and_the_help_start_no_tensorflow(argv):
     assert out.stdout.strip().splitlines()[-1] == "False False"
 
 
-def test_doctors_modules_start_no_tensorflow():
-    # doctor checks the packages before anything imports TensorFlow (it may be missing)
+def test_doctors_modules_and_the_recipe_table_start_no_tensorflow():
+    # doctor checks the packages before anything imports TensorFlow (it may be missing);
+    # the command line lists the recipes without building them
     code = ("import sys\nimport helpers.commands.doctor, helpers.commands.prepare, "
-            "helpers.checkpoints, helpers.model_card\n"
+            "helpers.checkpoints, helpers.model_card\nfrom helpers import recipes\n"
+            "assert set(recipes.RECIPES) == {'seed', 'fast', 'best'}\n"
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

@@ -133,17 +133,6 @@ def test_one_cycle_schedule_warms_up_then_anneals_to_zero():
     assert rates[2] > rates[3] > rates[4] and rates[4] == pytest.approx(0, abs=1e-6)
 
 
-def test_the_recipe_table_imports_no_tensorflow():
-    import subprocess
-    import sys
-
-    code = ("import sys; from helpers import recipes; from helpers.commands import cli; "
-            "assert set(recipes.RECIPES) == {'seed', 'fast', 'best'}; "
-            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"]
-
-
 @pytest.mark.slow
 def test_notebook_03s_model_is_trained_once_then_loaded(sample, tmp_path, capsys):
     (x_train, y_train), _ = sample
