@@ -1,12 +1,14 @@
 """A multi-worker training on this machine: one process per worker, each told by
-``TF_CONFIG`` where the cluster's workers listen (ports on 127.0.0.1, nowhere else), their
-logs shown as they come, a worker's crash simulated on request, and their results read.
+``TF_CONFIG`` where the cluster's workers listen (ports on 127.0.0.1, in a network of their
+own: see ``helpers.private_network``), their logs shown as they come, a worker's crash
+simulated on request, and their results read.
 
 A real cluster starts the same worker program (``python -m helpers.worker``) on each
 machine, with the machines' addresses in ``TF_CONFIG`` instead.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -74,15 +76,56 @@ class ClusterRun:
 
 def run_workers(count: int, worker_args: list[str], out_dir: str | Path,
                 crash: tuple[int, int] | None = None, timeout: float | None = None,
-                echo: bool = True, program: list[str] | None = None) -> ClusterRun:
+                echo: bool = True, program: list[str] | None = None,
+                allow_network: bool = False) -> ClusterRun:
     """Start ``count`` workers of ``program`` (default: ``python -m helpers.worker``)
     with ``worker_args`` and ``--out out_dir``, and wait for them, showing each log line as
     ``worker i | ...``. They share this machine's cores equally, and none outlives this
     process. ``crash=(i, k)`` has worker ``i`` die (SIGKILL) once its epoch ``k`` is kept,
     as when a machine fails; when one worker ends badly, the others get ``GRACE_SECONDS`` to
     notice and stop by themselves, and are then stopped, as a cluster manager does before it
-    restarts the job."""
-    out_dir = Path(out_dir)
+    restarts the job.
+
+    TensorFlow's servers listen on every network interface, so the workers run in a network
+    of their own (``helpers.private_network``), which nothing outside this machine reaches.
+    Where the system cannot give them one, this refuses, unless ``allow_network`` accepts
+    that the servers can be reached from the machine's network while they train."""
+    with contextlib.ExitStack() as stack:
+        return _run_workers(count, worker_args, Path(out_dir), crash, timeout, echo,
+                            _network_prefix(stack, allow_network) + (program or [
+                                sys.executable, "-m", "helpers.worker"]))
+
+
+def check_private_network(allow_network: bool = False) -> None:
+    """Refuse now (``CourseError``), before any work, what ``run_workers`` would refuse."""
+    with contextlib.ExitStack() as stack:
+        _network_prefix(stack, allow_network, announce=False)
+
+
+def _network_prefix(stack: contextlib.ExitStack, allow_network: bool,
+                    announce: bool = True) -> list[str]:
+    """How to start a worker in the private network (kept open by ``stack``), or nothing."""
+    from helpers.private_network import NoPrivateNetwork, PrivateNetwork
+
+    try:
+        return stack.enter_context(PrivateNetwork()).prefix()
+    except NoPrivateNetwork as exc:
+        if not allow_network:
+            raise CourseError(
+                "the workers' TensorFlow servers listen on every network interface, and this "
+                f"system cannot give them a network of their own ({exc}): anyone on this "
+                "machine's network could reach them while they train. To accept that on a "
+                "network you trust, add --allow-network (cnn-course train) or "
+                "allow_network=True (cluster.run_workers).") from None
+        if announce:
+            report.announce(f"Note: the workers' servers can be reached from this machine's "
+                            f"network while they train ({exc}).")
+        return []
+
+
+def _run_workers(count: int, worker_args: list[str], out_dir: Path,
+                 crash: tuple[int, int] | None, timeout: float | None, echo: bool,
+                 program: list[str]) -> ClusterRun:
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in out_dir.glob("worker-*.*"):
         stale.unlink()
@@ -92,7 +135,7 @@ def run_workers(count: int, worker_args: list[str], out_dir: str | Path,
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"   # TensorFlow's C++ errors repeat the worker's "stopped:" line
     env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"   # workers sharing a GPU take its memory as needed
     threads = max(1, (os.cpu_count() or 1) // count)
-    command = [*(program or [sys.executable, "-m", "helpers.worker"]), *worker_args,
+    command = [*program, *worker_args,
                "--out", str(out_dir), "--threads", str(threads), "--launcher-pid", str(os.getpid())]
     logs = [out_dir / f"worker-{i}.log" for i in range(count)]
     processes = []
