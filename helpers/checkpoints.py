@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Callable
 
 from helpers import paths, report
-from helpers.files import atomic_write
-from helpers.model_card import CardError, ModelCard, TrainingRun, data_fingerprint, fingerprint
+from helpers.files import atomic_write, replace_together
+from helpers.model_card import (CardError, ModelCard, TrainingRun, card_path, data_fingerprint,
+                                fingerprint)
 
 CHECKPOINT_ENV = "CNN_COURSE_CHECKPOINTS"  # another checkpoint folder (the tests use their own)
 REBUILD_ENV = "CNN_COURSE_REBUILD"         # "1": train and replace (what `prepare` sets)
@@ -280,11 +281,19 @@ def catch_up(dest: Path | None = None, fast: bool = False) -> Path:
     except CardError as exc:
         raise CardError(f"cannot catch up: {exc}. To get the checkpoints, "
                         f"{GET_CHECKPOINTS}.") from None
+    from helpers import export
+    from helpers.errors import ModelError
+
+    try:
+        export.load_model(model_file(name))  # installed only if Keras opens it
+    except ModelError as exc:
+        raise CardError(f"cannot catch up: the checkpoint {exc} To get the checkpoints again, "
+                        f"{GET_CHECKPOINTS}.") from None
     dest = Path(dest or paths.model_path(fast))
-    dest.with_suffix(".json").unlink(missing_ok=True)  # no old card beside a new model
-    with atomic_write(dest) as tmp:
-        shutil.copyfile(model_file(name), tmp)
-    card.write(dest.with_suffix(".json"))
+    with atomic_write(dest) as model_tmp, atomic_write(card_path(dest)) as card_tmp:
+        shutil.copyfile(model_file(name), model_tmp)
+        card_tmp.write_text(card.to_json(), encoding="utf-8")
+        replace_together([(model_tmp, dest), (card_tmp, card_path(dest))])
     scores = ", ".join(f"{k} {v:.2%}" for k, v in card.measured.items())
     report.announce(f"Caught up: notebook 03's model ({card.describe()}"
                     f"{'; ' + scores if scores else ''}) is now at {dest}.")

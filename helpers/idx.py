@@ -49,19 +49,28 @@ def idx_bytes(array: np.ndarray) -> bytes:
     return header + array.tobytes()
 
 
-def read_bytes(path: Path) -> bytes:
-    """The bytes of ``path``, decompressed when it ends in .gz; a DatasetError names it."""
+def read_bytes(path: Path, size: int | None = None) -> bytes:
+    """The bytes of ``path``, decompressed when it ends in .gz; a DatasetError names it.
+    ``size``: the file's known size; a file (or its decompressed content) larger than that
+    is refused as soon as it is, so a small file that inflates without end costs nothing."""
     try:
-        raw = path.read_bytes()
+        if size is not None and path.suffix != ".gz" and path.stat().st_size > size:
+            raise DatasetError(f"{path}: {path.stat().st_size:,} bytes, more than the "
+                               f"{size:,} this file has; it is not the original. Replace it "
+                               "with a fresh copy.")
+        if path.suffix != ".gz":
+            return path.read_bytes()
+        with gzip.open(path, "rb") as stream:
+            raw = stream.read(-1 if size is None else size + 1)
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found.") from None
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot be read ({exc.strerror}).") from None
-    if path.suffix != ".gz":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise DatasetError(
             f"{path}: truncated or corrupt gzip file ({exc}). Replace it with a fresh copy."
         ) from None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
+    if size is not None and len(raw) > size:
+        raise DatasetError(f"{path}: decompresses to more than the {size:,} bytes this file "
+                           "has; it is not the original. Replace it with a fresh copy.")
+    return raw

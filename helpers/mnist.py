@@ -65,7 +65,7 @@ def _verify(name: str, raw: bytes, where: Path) -> None:
 # --------------------------------------------------------------------------- sources
 
 
-def _holds_mnist(folder: Path) -> bool:
+def holds_mnist(folder: Path) -> bool:
     return (folder / NPZ_NAME).is_file() or any(
         (folder / n).is_file() or (folder / f"{n}.gz").is_file() for n in IDX_FILES)
 
@@ -76,7 +76,7 @@ def find_mnist_dir(data_dir: str | Path) -> Path:
     if not data_dir.is_dir():
         raise DatasetError(f"{data_dir}: no such folder. {FETCH_HINT}")
     for folder in (data_dir, data_dir / "mnist"):
-        if _holds_mnist(folder):
+        if holds_mnist(folder):
             return folder
     raise DatasetError(
         f"{data_dir}: no MNIST files here or in {data_dir / 'mnist'}. Expected the four IDX "
@@ -98,7 +98,7 @@ def idx_paths(folder: Path) -> dict[str, Path]:
 def _load_idx_dir(folder: Path) -> tuple:
     arrays = {}
     for name, path in idx_paths(folder).items():
-        raw = read_bytes(path)
+        raw = read_bytes(path, size=IDX_FILES[name][1])
         arrays[name] = parse_idx(raw, path)
         _verify(name, raw, path)
     return (
@@ -112,6 +112,7 @@ def load_npz(path: str | Path) -> tuple:
     path = Path(path)
     keys = ("x_train", "y_train", "x_test", "y_test")
     try:
+        _refuse_oversized_members(path)
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in keys}
     except FileNotFoundError:
@@ -127,6 +128,20 @@ def load_npz(path: str | Path) -> tuple:
             raise DatasetError(f"{path}: {key} has dtype {arrays[key].dtype}, expected uint8.")
         _verify(name, idx_bytes(arrays[key]), path)
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+NPY_HEADER_MOST = 4096  # a .npy member's header before its data
+
+
+def _refuse_oversized_members(path: Path) -> None:
+    """Refuse an archive whose members would inflate beyond MNIST's own sizes (the zip's
+    directory gives them, and Python's zip reader stops at the sizes it gives)."""
+    most = max(size for _, size in IDX_FILES.values()) + NPY_HEADER_MOST
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+    if len(members) > 16 or any(m.file_size > most for m in members):
+        raise DatasetError(f"{path}: holds members larger or more numerous than MNIST's; it "
+                           "is not the MNIST archive. Delete it and fetch it again.")
 
 
 def load_folder(data_dir: str | Path) -> MNIST:
@@ -173,7 +188,7 @@ def _load_auto(data_dir) -> MNIST:
             return load_folder(os.environ[DATA_ENV])
         except DatasetError as exc:
             raise DatasetError(f"{exc} (from ${DATA_ENV})") from None
-    if _holds_mnist(DATA_DIR / "mnist"):
+    if holds_mnist(DATA_DIR / "mnist"):
         return load_folder(DATA_DIR)
     try:
         return _load_keras()

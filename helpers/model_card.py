@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from helpers.errors import ModelError
-from helpers.files import write_text
+from helpers.files import atomic_write, file_sha256, replace_together, write_text
 
 if TYPE_CHECKING:
     import keras
@@ -29,15 +29,6 @@ CARD_FORMAT = 2
 class CardError(ModelError):
     """A model card is missing or unreadable, or its model file is missing or not the one
     it describes."""
-
-
-def file_sha256(path: str | Path) -> str:
-    """The sha256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fingerprint(*arrays) -> str:
@@ -131,18 +122,26 @@ class ModelCard:
 
     def write(self, path: str | Path) -> Path:
         """Write the card alone, atomically, to ``path`` (a ``.json`` file)."""
-        return write_text(path, json.dumps(dataclasses.asdict(self), indent=1) + "\n")
+        return write_text(path, self.to_json())
 
     def save_with(self, model, model_path: str | Path) -> "ModelCard":
-        """Save ``model`` at ``model_path`` and then this card beside it, naming the file's
-        sha256. An old card goes first, so no card ever describes another model."""
+        """Save ``model`` at ``model_path`` with this card beside it, naming the file's sha256.
+        Both are written under temporary names and moved into place together: an
+        interruption leaves the old model and card, or the new ones, never one of each."""
         from helpers import export
+        from helpers.files import check_output_file
 
-        card_path(model_path).unlink(missing_ok=True)
-        saved = export.save_model(model, model_path)
-        self.sha256 = file_sha256(saved)
-        self.write(card_path(saved))
+        model_path = check_output_file(model_path, export.MODEL_SUFFIX, what="model")
+        card_file = card_path(model_path)
+        with atomic_write(model_path) as model_tmp, atomic_write(card_file) as card_tmp:
+            model.save(model_tmp)
+            self.sha256 = file_sha256(model_tmp)
+            card_tmp.write_text(self.to_json(), encoding="utf-8")
+            replace_together([(model_tmp, model_path), (card_tmp, card_file)])
         return self
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=1) + "\n"
 
     @classmethod
     def read(cls, model_path: str | Path) -> "ModelCard":
@@ -160,8 +159,49 @@ class ModelCard:
             card = cls(**fields)
         except TypeError as exc:
             raise CardError(f"{path}: not a whole model card ({exc})") from None
+        try:
+            card.describe()
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise CardError(f"{path}: not a whole model card ({type(exc).__name__}: {exc})") from None
         if not model_path.is_file():
             raise CardError(f"{model_path}: missing (its model card is there)")
         if file_sha256(model_path) != card.sha256:
-            raise CardError(f"{model_path}: damaged (its sha256 differs from its card's)")
+            raise CardError(f"{model_path}: not the model its card describes (their sha256 "
+                            "differ: the file was damaged, or replaced without its card)")
         return card
+
+
+def refuse_replacing(model_path: str | Path, train_images: int | None = None,
+                     force: bool = False) -> None:
+    """Before a model is saved at ``model_path``: refuse (``UsageError``) to replace a
+    ``.json`` beside it that is not a model card, a model no card describes (a learner's
+    own?), or, when ``train_images`` is given, a model trained on more images. ``force``
+    accepts all three."""
+    from helpers.errors import UsageError
+
+    model_path, card_file = Path(model_path), card_path(model_path)
+    how = "Give another --out, or add --force to replace it."
+    if force:
+        return
+    if card_file.exists():
+        try:
+            fields = json.loads(card_file.read_text())
+        except (OSError, ValueError):
+            fields = None
+        if not (isinstance(fields, dict) and "sha256" in fields and "made_by" in fields):
+            raise UsageError(f"{card_file} is not a model card, and the model's card would "
+                             f"replace it. {how}")
+    if not model_path.exists():
+        return
+    try:
+        card = ModelCard.read(model_path)
+    except CardError as exc:
+        raise UsageError(f"there is a model at {model_path} that no model card of the course "
+                         f"describes (yours?): {exc}. {how}") from None
+    if train_images is not None and card.data["images"] > train_images:
+        scores = ", ".join(f"{k} {v:.2%}" for k, v in card.measured.items()
+                           if isinstance(v, float))
+        raise UsageError(f"{model_path} was trained on {card.data['images']:,} images"
+                         f"{' (' + scores + ')' if scores else ''}; this training has "
+                         f"{train_images:,} and would replace it with a weaker model. Get the "
+                         f"full dataset with `cnn-course fetch-data`, or: {how}")

@@ -18,6 +18,7 @@ from helpers.errors import ImageError
 
 MAX_PIXELS = 40_000_000   # refuse larger images before decoding them (decompression bombs)
 MAX_SIDE = 1024           # larger images are reduced to this (longer side) as they are read
+MAX_FILE_BYTES = 256 * 1024 ** 2  # the largest file read as a picture (a 40-megapixel TIFF: 120 MB)
 MIN_INK_CONTRAST = 0.15   # ink must differ from the paper by this much (of full range) at least
 
 
@@ -66,8 +67,14 @@ def _open(image, name: str) -> Image.Image:
             path = Path(image)
             if path.is_dir():
                 raise ImageError(f"{name}: is a folder, not an image file.")
-            if not path.is_file():
+            if not path.exists():
                 raise ImageError(f"{name}: no such file.")
+            if not path.is_file():
+                raise ImageError(f"{name}: not a regular file (a device, a pipe or a socket); "
+                                 "give an image file.")
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise ImageError(f"{name}: {path.stat().st_size:,} bytes, more than any picture "
+                                 f"the course reads ({MAX_FILE_BYTES:,}); scale it down first.")
             try:
                 raw = path.read_bytes()
             except OSError as exc:
@@ -141,7 +148,11 @@ def _pil_to_grey(pil: Image.Image, name: str) -> np.ndarray:
         return grey
     if pil.mode == "F":
         return np.clip(np.asarray(pil, dtype=np.float32) / 255, 0, 1)
-    return np.asarray(pil.convert("L"), dtype=np.float32) / 255
+    try:
+        return np.asarray(pil.convert("L"), dtype=np.float32) / 255
+    except (ValueError, OSError):  # colour spaces Pillow cannot turn into grey (LAB, HSV)
+        raise ImageError(f"{name}: its colours are in {pil.mode} mode, which cannot be turned "
+                         "into grey; save it as an RGB or greyscale PNG or JPEG.") from None
 
 
 def _array_to_grey(array: np.ndarray, name: str) -> np.ndarray:

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from helpers import files
 from helpers.commands import cli
 
 
@@ -58,13 +59,15 @@ def test_fetch_data_dest_at_a_file_is_refused(tmp_path, capsys):
     assert "is a file, not a folder" in refused(["fetch-data", "--out", str(target)], capsys)
 
 
-@pytest.mark.parametrize("value, message", [("abc", "expected a whole number, got 'abc'"),
-                                            ("0", "must be at least 1, got 0")])
-def test_a_bad_number_says_what_is_expected(capsys, value, message):
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--epochs", "abc"], "expected a whole number, got 'abc'"),
+    (["train", "--epochs", "0"], "must be from 1 to 1,000, got 0"),
+])
+def test_a_bad_number_says_what_is_expected(capsys, argv, message):
     with pytest.raises(SystemExit) as info:
-        cli.main(["train", "--epochs", value])
+        cli.main(argv)
     err = capsys.readouterr().err
-    assert info.value.code == 2 and message in err and "_int" not in err
+    assert info.value.code == 2 and message in err and "parse" not in err
 
 
 def test_fetch_data_from_a_bad_folder_gives_no_internet_advice(tiny_mnist_dir, tmp_path, capsys):
@@ -106,7 +109,8 @@ def test_sample_digits_writes_images_and_a_labels_csv_predict_reads(tmp_path, ca
     assert len(examples) == 2 * len(samples.KINDS)
     assert {e.group for e in examples} == set(samples.KINDS)
     assert all(e.file.is_file() and f"_{e.label}." in e.file.name for e in examples)
-    assert sorted(p.name for p in out.iterdir()) == sorted(["labels.csv"] + [e.file.name for e in examples])
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["labels.csv", files.WRITTEN_LIST] + [e.file.name for e in examples])
 
 
 def test_sample_digits_into_a_file_is_refused(tmp_path, capsys):

@@ -303,8 +303,10 @@ def test_train_multiworker_trains_in_worker_processes_on_loopback(tmp_path):
 def test_workers_are_only_for_multiworker(capsys):
     from helpers.commands import cli
 
-    assert cli.main(["train", "--workers", "3"]) == 2
-    assert capsys.readouterr().err == "cnn-course train: --workers is for --distribute multiworker.\n"
+    for option in (["--workers", "3"], ["--allow-network"]):
+        assert cli.main(["train", *option]) == 2
+        assert capsys.readouterr().err == ("cnn-course train: --workers and --allow-network are "
+                                           "for --distribute multiworker.\n")
 
 
 def test_more_workers_than_this_machine_runs_are_refused_before_anything_starts(tmp_path, capsys):

@@ -40,12 +40,18 @@ class FakeSpec:
         self.argv = [str(python), "-m", "ipykernel_launcher"]
 
 
-def test_kernel_missing_or_pointing_elsewhere_is_a_problem(monkeypatch, tmp_path):
+def test_kernel_missing_pointing_elsewhere_or_damaged_is_a_problem(monkeypatch, tmp_path):
     from jupyter_client import kernelspec
 
+    from helpers.commands import kernel
+
+    monkeypatch.setattr(kernel, "start_problem", lambda: None)   # starting it: the slow test
     assert not problems(doctor.check_kernel())
-    [text] = problems(doctor.check_kernel("no-such-kernel"))
+    monkeypatch.setattr(kernel, "KERNEL_NAME", "no-such-kernel")
+    [text] = problems(doctor.check_kernel())
     assert one_line_with_fix(text, "cnn-course install-kernel")
+    monkeypatch.undo()
+    monkeypatch.setattr(kernel, "start_problem", lambda: None)
     elsewhere = tmp_path / "other-env" / "bin" / "python"   # another environment's python,
     elsewhere.parent.mkdir(parents=True)                    # a link to the same interpreter
     elsewhere.symlink_to(sys.executable)
@@ -57,6 +63,48 @@ def test_kernel_missing_or_pointing_elsewhere_is_a_problem(monkeypatch, tmp_path
                         lambda self, name: FakeSpec(sys.executable))   # IPython's own start
     [text] = problems(doctor.check_kernel())
     assert "older set-up" in text and one_line_with_fix(text, "cnn-course install-kernel")
+
+
+def test_a_damaged_kernel_spec_is_named_and_install_kernel_repairs_it(monkeypatch, tmp_path,
+                                                                      capsys):
+    spec = course_kernel_spec(monkeypatch, tmp_path)
+    spec.write_text("{ not json")
+    [text] = problems(doctor.check_kernel())
+    assert str(spec) in text and one_line_with_fix(text, "cnn-course install-kernel")
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "env"))  # where install writes
+    assert cli.main(["install-kernel"]) == 0
+    from helpers.commands.kernel import is_the_courses, registered_argv
+
+    assert is_the_courses(registered_argv())
+
+
+def course_kernel_spec(monkeypatch, tmp_path):
+    """A registration of the course's kernel in a folder Jupyter searches first."""
+    import json
+
+    from helpers.commands.kernel import LAUNCHER
+
+    folder = tmp_path / "env" / "share" / "jupyter" / "kernels" / "cnn-course"
+    folder.mkdir(parents=True)
+    spec = folder / "kernel.json"
+    spec.write_text(json.dumps({"argv": [sys.executable, "-m", LAUNCHER, "-f",
+                                         "{connection_file}"], "display_name": "course",
+                                "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "env" / "share" / "jupyter"))
+    return spec
+
+
+@pytest.mark.slow
+def test_doctor_starts_the_kernel_before_calling_it_good(monkeypatch, tmp_path):
+    assert not problems(doctor.check_kernel())
+    import json
+
+    spec = course_kernel_spec(monkeypatch, tmp_path)
+    dying = json.loads(spec.read_text())
+    dying["env"] = {"PYTHONHOME": str(tmp_path / "nowhere")}  # Python cannot start at all
+    spec.write_text(json.dumps(dying))
+    [text] = problems(doctor.check_kernel())
+    assert "does not start" in text and "\n" not in text
 
 
 def test_missing_lab_extensions_are_problems(tmp_path):

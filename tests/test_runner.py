@@ -72,7 +72,8 @@ def test_run_records_metrics_reports_failures_and_goes_on(course, tmp_path):
     report_md = (out / "report.md").read_text()
     assert "| 02_fails | failed |" in report_md and "boom in 02" in report_md
     assert "answer = 42" in report_md
-    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no scratch
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [
+        ".cnn-course-written.json"]  # no scratch: only the list of what the course wrote
     assert sorted(p.name for p in course.iterdir()) == [
         "01_records.ipynb", "02_fails.ipynb", "03_after.ipynb", "scratch.ipynb"]
 

@@ -3,6 +3,8 @@ command does is in ``helpers.commands.handlers``)."""
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from pathlib import Path
 
@@ -21,15 +23,30 @@ EXIT_CODES = """exit codes (every command):
   130  interrupted (Ctrl-C)"""
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1, with a message that says so."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def bounded_int(low: int, high: int | None = None):
+    """An argparse type: a whole number from ``low`` to ``high``, with a message that says so."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            limits = f"from {low:,} to {high:,}" if high is not None else f"at least {low:,}"
+            raise argparse.ArgumentTypeError(f"must be {limits}, got {value:,}")
+        return value
+    return parse
+
+
+MOST_EPOCHS = 1000     # days of training on a laptop: more is a typing mistake
+FEWEST_TRAIN_IMAGES = 100  # below it, a recipe's batches and its validation share are empty
+
+
+positive_int = bounded_int(1)
+epochs_count = bounded_int(1, MOST_EPOCHS)
+
+
+FORCE_HELP = ("replace files in --out that the course did not write there, or that were "
+              "changed since (a learner's notebooks, say)")
 
 
 # The commands in three groups, as `cnn-course --help` lists them: (name, one line of help).
@@ -99,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="output folder (default: %(default)s)")
     run.add_argument("--notebooks", type=Path, default=paths.NOTEBOOK_DIR,
                      help="folder of numbered notebooks (default: %(default)s)")
+    run.add_argument("--force", action="store_true", help=FORCE_HELP)
     run.set_defaults(handler=handlers.run)
 
     copy = command("learners-copy")
@@ -106,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="output folder (default: %(default)s)")
     copy.add_argument("--notebooks", type=Path, default=paths.NOTEBOOK_DIR,
                       help="folder of numbered notebooks (default: %(default)s)")
+    copy.add_argument("--force", action="store_true", help=FORCE_HELP)
     copy.set_defaults(handler=handlers.learners_copy)
 
     sample = command("sample-digits")
@@ -113,24 +132,33 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output folder (default: %(default)s)")
     sample.add_argument("--per-kind", type=positive_int, default=100, metavar="N",
                         help="images of each kind (default: %(default)s)")
-    sample.add_argument("--seed", type=int, default=1,
+    sample.add_argument("--seed", type=bounded_int(0), default=1,
                         help="which images (default: %(default)s; notebook 08 uses 0)")
+    sample.add_argument("--force", action="store_true", help=FORCE_HELP)
     sample.set_defaults(handler=handlers.sample_digits)
 
     names = list(RECIPES)
     train = command("train")
     train.add_argument("--recipe", choices=names, default="fast",
                        help="training recipe (default: %(default)s)")
-    train.add_argument("--epochs", type=positive_int, help="override the recipe's epochs")
+    train.add_argument("--epochs", type=epochs_count, help="override the recipe's epochs")
     train.add_argument("--out", type=Path, default=paths.model_path(),
                        help="where to save the .keras model; a .json model card goes beside it "
                             "(default: %(default)s)")
     train.add_argument("--distribute", choices=STRATEGIES,
                        help="data-parallel: 'mirrored' over this machine's GPUs (else its CPU "
                             "split in two devices), 'multiworker' in --workers processes on "
-                            "127.0.0.1; the recipe's batch is split among them")
+                            "127.0.0.1, in a network of their own that nothing outside this "
+                            "machine reaches (Linux); the recipe's batch is split among them")
     train.add_argument("--workers", type=positive_int, metavar="N",
                        help="worker processes for --distribute multiworker (default: 2)")
+    train.add_argument("--allow-network", action="store_true",
+                       help="where the system cannot give the workers a network of their own "
+                            "(not Linux), run them anyway, reachable from this machine's "
+                            "network while they train")
+    train.add_argument("--force", action="store_true",
+                       help="replace what --out holds even when the course did not make it, or "
+                            "it was trained on more images than this training has")
     train.set_defaults(handler=handlers.train)
 
     bench = command("bench")
@@ -141,8 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the JSON file of results (default: %(default)s)")
     bench.add_argument("--json", action="store_true",
                        help="print the results as JSON instead of a table")
-    bench.add_argument("--epochs", type=positive_int, help="override every recipe's epochs")
-    bench.add_argument("--train-size", type=positive_int, metavar="N",
+    bench.add_argument("--epochs", type=epochs_count, help="override every recipe's epochs")
+    bench.add_argument("--train-size", type=bounded_int(FEWEST_TRAIN_IMAGES), metavar="N",
                        help="train on N images only (a quick check)")
     bench.set_defaults(handler=handlers.bench)
 
@@ -175,7 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(handler=handlers.doctor)
 
     prepare = command("prepare")
-    prepare.add_argument("--force", action="store_true", help="make every checkpoint again")
+    prepare.add_argument("--force", action="store_true",
+                         help="make every checkpoint again, replacing what --out holds")
     prepare.add_argument("--fast", action="store_true", help="fast mode's checkpoints (a test)")
     prepare.add_argument("--out", type=Path, default=paths.BUILD_DIR / "prepare",
                          help="where the notebooks that make them are written "
@@ -203,7 +232,20 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``cnn-course``; returns the exit code (see ``EXIT_CODES``)."""
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # a full or closed output fails here, not as the program ends
+        return code
+    except BrokenPipeError:  # the reader stopped reading (`| head`): nothing more to say
+        _drop_stdout()
+        return 1
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        _drop_stdout()
+        print(f"cnn-course {args.command}: no space left on the device while writing "
+              f"{exc.filename or 'the output'}; free some space and run it again.",
+              file=sys.stderr)
+        return 1
     except UsageError as exc:
         print(f"cnn-course {args.command}: {exc}", file=sys.stderr)
         return 2
@@ -213,6 +255,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+
+
+def _drop_stdout() -> None:
+    """Send what is still buffered for the standard output nowhere, so that Python's own
+    flush at exit fails no more."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):
+        return  # not a real file (a test's capture): nothing buffered at exit
+    nowhere = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(nowhere, fd)
+    os.close(nowhere)
 
 
 if __name__ == "__main__":

@@ -79,25 +79,40 @@ def check_packages(requirements: list[str] | None = None) -> list[Finding]:
                                       f"needs ({shown})")]
 
 
-def check_kernel(kernel_name: str = "cnn-course") -> list[Finding]:
-    """The course's Jupyter kernel is registered and runs this environment's Python."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+def check_kernel() -> list[Finding]:
+    """The course's Jupyter kernel is registered for this environment's Python, and starts."""
+    from helpers.commands.kernel import scratch_ipython
 
-    fix = "run `cnn-course install-kernel`"
+    fix = "run `cnn-course install-kernel`, which registers it again"
+    with scratch_ipython():
+        return _kernel_findings(fix)
+
+
+def _kernel_findings(fix: str) -> list[Finding]:
+    from helpers.commands.kernel import (KERNEL_NAME, LAUNCHER, is_the_courses, registered_argv,
+                                         runs_this_python, start_problem)
+    from helpers.errors import CourseError
+
     try:
-        spec = KernelSpecManager().get_kernel_spec(kernel_name)
-    except NoSuchKernel:
-        return [Finding("problem", f"no Jupyter kernel {kernel_name!r}: {fix}")]
-    from helpers.commands.kernel import LAUNCHER, is_the_courses, runs_this_python
-
-    python = Path(spec.argv[0])
-    if not python.is_file() or not runs_this_python(spec.argv[0]):
-        return [Finding("problem", f"the Jupyter kernel {kernel_name!r} runs {python}, not this "
+        argv = registered_argv()
+    except CourseError as exc:
+        return [Finding("problem", f"{exc}: {fix}")]
+    if argv is None:
+        return [Finding("problem", f"no Jupyter kernel {KERNEL_NAME!r}: {fix}")]
+    python = Path(argv[0])
+    if not python.is_file() or not runs_this_python(argv[0]):
+        return [Finding("problem", f"the Jupyter kernel {KERNEL_NAME!r} runs {python}, not this "
                                    f"environment's Python ({sys.executable}): {fix}")]
-    if not is_the_courses(spec.argv):
-        return [Finding("problem", f"the Jupyter kernel {kernel_name!r} does not start with the "
+    if not is_the_courses(argv):
+        return [Finding("problem", f"the Jupyter kernel {KERNEL_NAME!r} does not start with the "
                                    f"course's {LAUNCHER} (an older set-up): {fix}")]
-    return [Finding("ok", f"Jupyter kernel {kernel_name!r} runs this environment's Python")]
+    problem = start_problem()
+    if problem:
+        return [Finding("problem", f"the Jupyter kernel {KERNEL_NAME!r} does not start "
+                                   f"({problem}): see the line it printed; `cnn-course doctor` "
+                                   "lists the packages it needs")]
+    return [Finding("ok", f"Jupyter kernel {KERNEL_NAME!r} starts, with this environment's "
+                          "Python")]
 
 
 def check_extensions(search_path: list[str] | None = None) -> list[Finding]:

@@ -58,6 +58,7 @@ def fetch_mnist(dest: str | Path = DATA_DIR, from_dir: str | Path | None = None)
     """
     dest = Path(dest).expanduser().resolve()
     target = dest / "mnist"
+    check_what_is_read(dest, target)  # before anything is fetched
     try:
         mnist.load_folder(target)
     except DatasetError:
@@ -85,3 +86,23 @@ def fetch_mnist(dest: str | Path = DATA_DIR, from_dir: str | Path | None = None)
         shutil.rmtree(staging.with_name(staging.name + ".old"), ignore_errors=True)
     report.announce(f"MNIST: {how} into {target}.")
     return dest
+
+
+class UnusableStrayFiles(DatasetError):
+    """MNIST files beside the fetched copy, which the course would read first, are unusable."""
+
+
+def check_what_is_read(dest: Path, target: Path) -> None:
+    """The course reads MNIST files lying in ``dest`` itself before ``dest/mnist``: an
+    ``UnusableStrayFiles`` naming them when there are some and they are unusable."""
+    if not dest.is_dir() or not mnist.holds_mnist(dest):
+        return
+    try:
+        mnist.load_folder(dest)
+    except DatasetError as exc:
+        strays = sorted(p.name for p in dest.iterdir() if p.is_file() and (
+            p.name == mnist.NPZ_NAME or p.name.removesuffix(".gz") in mnist.IDX_FILES))
+        raise UnusableStrayFiles(
+            f"MNIST goes into {target}, but the course reads {', '.join(strays)} in {dest} "
+            f"first, and: {exc} Move {'it' if len(strays) == 1 else 'them'} out of {dest} (or "
+            "delete them); nothing was changed there.") from None

@@ -25,7 +25,7 @@ def show_results(result: dict, table: str, written: Path, as_json: bool) -> None
 
 
 def fetch_data(args: argparse.Namespace) -> int:
-    from helpers.commands.fetch import fetch_mnist
+    from helpers.commands.fetch import UnusableStrayFiles, fetch_mnist
     from helpers.paths import DATA_ENV
 
     files.check_output_dir(args.out, what="--out")
@@ -34,7 +34,7 @@ def fetch_data(args: argparse.Namespace) -> int:
     try:
         dest = fetch_mnist(args.out, from_dir=args.from_dir)
     except DatasetError as exc:
-        if args.from_dir is not None:
+        if args.from_dir is not None or isinstance(exc, UnusableStrayFiles):
             raise  # the folder was the problem, not the network
         raise DatasetError(f"{exc} {online_advice}") from None
     if args.from_dir is not None:
@@ -73,9 +73,8 @@ def copy_checkpoints(from_dir: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     from helpers.commands.runner import run_course
 
-    files.check_output_dir(args.out, what="--out")
     results = run_course(out_dir=args.out, fast=args.fast, only=args.only,
-                         notebook_dir=args.notebooks)
+                         notebook_dir=args.notebooks, force=args.force)
     failed = [stem for stem, r in results.items() if r.status != "ok"]
     print(f"Report: {Path(args.out) / 'report.md'}")
     if failed:
@@ -87,12 +86,9 @@ def run(args: argparse.Namespace) -> int:
 def learners_copy(args: argparse.Namespace) -> int:
     from helpers.commands.learners import learners_copy
 
-    files.check_output_dir(args.out, what="--out")
     if args.out.resolve() == args.notebooks.resolve():
         raise UsageError("--out is the notebooks' own folder; give another folder.")
-    written = learners_copy(args.notebooks, args.out)
-    if not written:
-        raise UsageError(f"--notebooks {args.notebooks}: no numbered notebooks there.")
+    written = learners_copy(args.notebooks, args.out, force=args.force)
     print(f"{len(written)} notebooks without solutions in {args.out}")
     return 0
 
@@ -115,7 +111,7 @@ def bench_reading(args: argparse.Namespace) -> int:
 def sample_digits(args: argparse.Namespace) -> int:
     from helpers import mnist, samples
 
-    files.check_output_dir(args.out, what="--out")
+    files.check_output_dir(args.out, what="--out")  # before the data is read
     data = mnist.load_mnist()
     (_, _), test = data
     if args.per_kind > len(test[1]):
@@ -124,8 +120,15 @@ def sample_digits(args: argparse.Namespace) -> int:
     if data.source == "sample":
         print("Note: without the full MNIST, the handwritten kinds are drawn from the offline "
               "sample, whose digits a model trained on the full MNIST has seen.")
-    made = samples.real_world_digits(per_kind=args.per_kind, seed=args.seed, mnist_test=test)
-    labels = samples.write_samples(made, args.out)
+    with files.OutputFolder(args.out) as out:
+        made = samples.real_world_digits(per_kind=args.per_kind, seed=args.seed,
+                                         mnist_test=test)
+        names = [s.name for s in made] + ["labels.csv"]
+        out.refuse_others(names, force=args.force)
+        try:
+            labels = samples.write_samples(made, out.path)
+        finally:
+            out.record(*(out.path / name for name in names))
     print(f"{len(made)} images of {len(samples.KINDS)} kinds in {args.out}; score a model on "
           f"them with:\n\n    cnn-course predict --model MODEL.keras --labels {labels}")
     return 0
@@ -134,13 +137,15 @@ def sample_digits(args: argparse.Namespace) -> int:
 def train(args: argparse.Namespace) -> int:
     files.check_output_file(args.out, ".keras", what="--out")
     files.check_output_file(args.out.with_suffix(".json"), ".json", what="model card")
-    if args.workers is not None and args.distribute != "multiworker":
-        raise UsageError("--workers is for --distribute multiworker.")
+    if (args.workers is not None or args.allow_network) and args.distribute != "multiworker":
+        raise UsageError("--workers and --allow-network are for --distribute multiworker.")
     from helpers import cluster
 
     if args.workers is not None and args.workers > cluster.most_workers():
         raise UsageError(f"--workers {args.workers}: at most {cluster.most_workers()} on this "
                          "machine (one per core, at least 4); more would only share its cores.")
+    if args.distribute == "multiworker":
+        cluster.check_private_network(args.allow_network)  # refused before any work
     quiet_tensorflow()
     if args.distribute == "mirrored":
         from helpers.distributed import split_cpu
@@ -149,7 +154,8 @@ def train(args: argparse.Namespace) -> int:
     from helpers.commands.train import train_and_save
 
     card = train_and_save(args.recipe, args.out, epochs=args.epochs, distribute=args.distribute,
-                          workers=args.workers or 2)
+                          workers=args.workers or 2, force=args.force,
+                          allow_network=args.allow_network)
     how = card.distribution
     where = f" with {how['strategy']} on {how['replicas']} replicas" if how else ""
     print(f"test accuracy {card.measured['test_accuracy']:.2%} after "
@@ -217,6 +223,9 @@ def catch_up(args: argparse.Namespace) -> int:
                                   what="--out")
     if out.exists() and not args.force:
         raise UsageError(f"there is a model at {out} already (yours?); --force replaces it.")
+    from helpers.model_card import refuse_replacing
+
+    refuse_replacing(out, force=args.force)  # a .json beside it that is not a model card
     checkpoints.catch_up(out, fast=args.fast)
     return 0
 

@@ -8,6 +8,7 @@ kept, as ``install`` writes them).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -30,15 +31,36 @@ def is_the_courses(argv: list[str]) -> bool:
         and argv[argv.index(LAUNCHER) - 1] == "-m"
 
 
-def ensure_kernel() -> str:
-    """Register the course's Jupyter kernel for this interpreter unless it already is."""
+def registered_argv() -> list[str] | None:
+    """The registered kernel's command line; None when there is none. A spec that cannot be
+    read is a ``CourseError`` naming its file."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
+    manager = KernelSpecManager()
     try:
-        if is_the_courses(KernelSpecManager().get_kernel_spec(KERNEL_NAME).argv):
-            return KERNEL_NAME
+        argv = manager.get_kernel_spec(KERNEL_NAME).argv
     except NoSuchKernel:
-        pass
+        return None
+    except Exception as exc:  # a damaged kernel.json: JSON, key and type errors
+        from helpers.errors import CourseError
+
+        folder = manager.find_kernel_specs().get(KERNEL_NAME, "?")
+        raise CourseError(f"the Jupyter kernel spec {Path(folder) / 'kernel.json'} is damaged "
+                          f"({type(exc).__name__}: {exc})") from None
+    return argv if isinstance(argv, list) and argv else None
+
+
+def ensure_kernel() -> str:
+    """Register the course's Jupyter kernel for this interpreter unless it already is (a
+    damaged registration is written again); a ``CourseError`` when another one hides it."""
+    from helpers.errors import CourseError
+
+    try:
+        argv = registered_argv()
+    except CourseError:
+        argv = None  # written again below
+    if argv and is_the_courses(argv):
+        return KERNEL_NAME
     from ipykernel.kernelspec import install
 
     from helpers.files import write_text
@@ -49,7 +71,54 @@ def ensure_kernel() -> str:
     # IPython's own command line (its options kept), with the course's module to start
     spec["argv"] = [LAUNCHER if arg == "ipykernel_launcher" else arg for arg in spec["argv"]]
     write_text(folder / "kernel.json", json.dumps(spec, indent=1) + "\n")
+    try:
+        found = registered_argv()
+    except CourseError as exc:
+        found, why = None, str(exc)
+    else:
+        why = f"Jupyter finds another registration first ({found[0] if found else 'empty'})"
+    if not (found and is_the_courses(found)):
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        shadow = KernelSpecManager().find_kernel_specs().get(KERNEL_NAME)
+        raise CourseError(f"registered the course's kernel in {folder}, but {why}: remove the "
+                          f"registration in {shadow}, then run `cnn-course install-kernel` "
+                          "again.")
     return KERNEL_NAME
+
+
+@contextlib.contextmanager
+def scratch_ipython():
+    """For the block, IPython's folder (the kernels' history of every cell, their profile)
+    is a temporary one: the course's commands leave nothing in the user's home."""
+    import tempfile
+
+    from helpers.paths import environment
+
+    with tempfile.TemporaryDirectory(prefix="cnn-course-ipython-") as folder, \
+            environment(IPYTHONDIR=folder):
+        yield
+
+
+def start_problem(timeout: float = 120) -> str | None:
+    """Start the course's kernel and wait until it answers (TensorFlow starts first: seconds);
+    None when it does, else what went wrong, with the last line it printed."""
+    import tempfile
+
+    from jupyter_client.manager import start_new_kernel
+
+    with tempfile.TemporaryDirectory(prefix="cnn-course-kernel-") as scratch, \
+            open(Path(scratch) / "kernel.log", "w+") as log, scratch_ipython():
+        try:
+            manager, client = start_new_kernel(
+                kernel_name=KERNEL_NAME, startup_timeout=timeout, stdout=log, stderr=log)
+        except Exception as exc:  # it died, or never answered
+            log.seek(0)
+            said = [line.strip() for line in log if line.strip()]
+            return f"{type(exc).__name__}: {exc}" + (f"; it said: {said[-1][:200]}" if said else "")
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    return None
 
 
 def install_kernel() -> str:
@@ -57,8 +126,8 @@ def install_kernel() -> str:
     from helpers import report
 
     name = ensure_kernel()
-    report.announce(f"Jupyter kernel {name!r} ({KERNEL_DISPLAY_NAME}) runs this environment's "
-                    "Python; JupyterLab lists it under that name.")
+    report.announce(f"Jupyter kernel {name!r} ({KERNEL_DISPLAY_NAME}) is registered for this "
+                    "environment's Python; JupyterLab lists it under that name.")
     return name
 
 

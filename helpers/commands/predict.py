@@ -27,6 +27,9 @@ def read_digits(model_path: Path, names: list[str]) -> list[dict]:
             results.append({"file": name})
         except ImageError as exc:
             results.append({"file": name, "error": str(exc)})
+        except Exception as exc:  # one image's unforeseen fault must not lose the others
+            results.append({"file": name, "error": f"{name}: could not be read "
+                                                   f"({type(exc).__name__}: {exc})."})
     ok = [r for r in results if "error" not in r]
     if ok:
         probabilities = model.predict(np.stack(inputs), verbose=0)

@@ -114,7 +114,7 @@ def prepare(out_dir: Path, fast: bool = False, force: bool = False) -> dict:
                     "and keeps its long trainings.")
     with environment(**{REBUILD_ENV: "1"}):
         results = run_course(out_dir=out_dir, fast=fast, only=[stem[:2] for stem in todo],
-                             targets=False)
+                             targets=False, force=force)
     missing = [full_name(n, fast) for stem in todo if results[stem].status == "ok"
                for n in NOTEBOOK_CHECKPOINTS[stem] if not present(n, fast)]
     if missing:

@@ -14,6 +14,10 @@ def format_targets(results: dict, mode: str) -> str:
     """The runtime targets, each met or not, in a few lines (full mode's targets)."""
     if not results or any(r.reference_epochs is None for r in results.values()):
         return "Runtime targets: not measured (no reference epoch)."
+    failed = [stem for stem, r in results.items() if r.status != "ok"]
+    if failed:
+        return (f"Runtime targets: not judged, since {', '.join(failed)} failed (a notebook that "
+                "stops early says nothing of its time).")
     worst = max(results, key=lambda stem: results[stem].reference_epochs)
     total = sum(r.reference_epochs for r in results.values())
     long_cells = [(stem, cell) for stem, r in results.items() for cell in r.long_cells]

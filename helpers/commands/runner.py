@@ -18,9 +18,9 @@ from pathlib import Path
 
 from helpers import report, speed
 from helpers.errors import UsageError
-from helpers.files import atomic_write, check_output_dir, write_text
+from helpers.files import OutputFolder, atomic_write, write_text
 from helpers.paths import BUILD_DIR, NOTEBOOK_DIR, environment
-from helpers.commands.kernel import ensure_kernel
+from helpers.commands.kernel import ensure_kernel, scratch_ipython
 from helpers.commands.measurements import measuring_cell
 from helpers.commands.run_report import ANNOUNCE_ABOVE, format_report, format_targets
 
@@ -34,6 +34,7 @@ class NotebookResult:
 
     status: str
     seconds: float
+    mode: str = "full"                # "full" or "fast"
     data_source: str | None = None
     metrics: dict = field(default_factory=dict)
     error: str | None = None
@@ -80,8 +81,8 @@ def _heartbeat(label: str, started: float):
 
 
 def _local_kernel_manager(log_file, socket_dir: Path):
-    """A kernel manager using local sockets (IPC, not TCP) in ``socket_dir`` and logging the
-    kernel to ``log_file``, so neither sockets nor start-up chatter land beside the notebooks."""
+    """A kernel manager with local sockets (IPC, not TCP) in ``socket_dir`` and its log in
+    ``log_file``: nothing lands beside the notebooks."""
     from jupyter_client.manager import AsyncKernelManager
 
     class LocalKernelManager(AsyncKernelManager):
@@ -173,6 +174,7 @@ def run_notebook(path: Path, out_dir: Path, fast: bool = False) -> NotebookResul
     result = NotebookResult(
         status="failed" if error else "ok",
         seconds=seconds,
+        mode="fast" if fast else "full",
         data_source=recorded.get("data_source"),
         metrics=recorded.get("metrics", {}),
         error=error,
@@ -206,12 +208,25 @@ def run_course(
     only: list[str] | None = None,
     notebook_dir: Path = NOTEBOOK_DIR,
     targets: bool = True,
+    force: bool = False,
 ) -> dict[str, NotebookResult]:
     """Run the notebooks in order, writing everything to ``out_dir``; returns results by stem.
-    ``targets``: end with the runtime targets, met or not (not for runs that make checkpoints)."""
+    ``targets``: end with the runtime targets, met or not (not for runs that make checkpoints).
+    One run writes into a folder at a time, and only over files the course wrote there
+    (``force``: over any); the results of earlier runs in the same mode stay in its
+    ``metrics.json`` and ``report.md`` unless this run ran their notebooks again."""
     notebooks = discover(notebook_dir, only)
-    out_dir = check_output_dir(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with OutputFolder(out_dir) as out, scratch_ipython():
+        out.refuse_others([f"{p.stem}{suffix}" for p in notebooks
+                           for suffix in (".ipynb", ".html", ".kernel.log")]
+                          + ["metrics.json", "report.md"], force=force)
+        ensure_kernel()  # a damaged registration: one message now, not one per notebook
+        return _run_into(out, notebooks, fast, targets)
+
+
+def _run_into(out: OutputFolder, notebooks: list[Path], fast: bool,
+              targets: bool) -> dict[str, NotebookResult]:
+    out_dir = out.path
     mode = "fast" if fast else "full"
     # A machine's speed drifts and swings (a laptop warms up, a shared one gets busy), and a
     # probe lasts seconds: probed before the first notebook and after each, every notebook is
@@ -219,10 +234,15 @@ def run_course(
     probes = [measure_speed(announce=True)]
     report.announce(f"Running {len(notebooks)} notebook(s) in {mode} mode into {out_dir}/")
     results: dict[str, NotebookResult] = {}
+    earlier = earlier_results(out_dir, mode, [p.stem for p in notebooks])
     for i, path in enumerate(notebooks, 1):
         report.announce(f"[{i}/{len(notebooks)}] {path.stem} ...")
-        with environment(**{speed.SPEED_ENV: str(probes[-1])}):  # its estimates use the last
-            result = run_notebook(path, out_dir, fast)
+        try:
+            with environment(**{speed.SPEED_ENV: str(probes[-1])}):  # its estimates: the last
+                result = run_notebook(path, out_dir, fast)
+        finally:  # even when interrupted: what it wrote is the course's
+            out.record(*(out_dir / f"{path.stem}{suffix}"
+                         for suffix in (".ipynb", ".html", ".kernel.log")))
         probes.append(measure_speed())
         results[path.stem] = in_reference_epochs(result, out_dir / path.name,
                                                  sum(probes) / len(probes))
@@ -230,20 +250,34 @@ def run_course(
         report.announce(f"[{i}/{len(notebooks)}] {path.stem}: {outcome} ({result.seconds:.1f} s"
                         f" = {result.reference_epochs:.1f} reference epochs of "
                         f"{result.reference_epoch_seconds:.1f} s)")
-        _write_outputs(results, out_dir, mode, targets)
+        _write_outputs(out, {**earlier, **results}, mode, targets)
     reference = sum(probes) / len(probes)
     for stem, result in results.items():
         in_reference_epochs(result, out_dir / f"{stem}.ipynb", reference)
         result.probes = [round(p, 2) for p in probes]
-    _write_outputs(results, out_dir, mode, targets)
+    _write_outputs(out, {**earlier, **results}, mode, targets)
     if targets:
         report.announce(format_targets(results, mode))
     return results
 
 
+def earlier_results(out_dir: Path, mode: str, running: list[str]) -> dict[str, NotebookResult]:
+    """The results an earlier run in the same mode left in ``out_dir/metrics.json``, but for
+    the notebooks this run runs again."""
+    try:
+        entries = json.loads((out_dir / "metrics.json").read_text())
+        return {stem: NotebookResult(**entry) for stem, entry in sorted(entries.items())
+                if stem not in running and entry.get("mode") == mode}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
 def measure_speed(announce: bool = False) -> float:
-    """Probe this machine's reference epoch (a few seconds); say what it is if asked."""
-    measured = speed.measure()
+    """Probe this machine's reference epoch (a few seconds; kept in the run's report only)."""
+    from helpers.startup import start_tensorflow
+
+    start_tensorflow()
+    measured = speed.probe()
     if announce:
         report.announce(
             f"One reference epoch (the article's recipe: 60,000 images at batch 32, then 10,000 "
@@ -253,11 +287,14 @@ def measure_speed(announce: bool = False) -> float:
     return measured.reference_epoch_seconds
 
 
-def _write_outputs(results: dict[str, NotebookResult], out_dir: Path, mode: str,
+def _write_outputs(out: OutputFolder, results: dict[str, NotebookResult], mode: str,
                    targets: bool) -> None:
+    out_dir = out.path
+    results = dict(sorted(results.items()))
     entries = {stem: asdict(r) for stem, r in results.items()}
     for entry in entries.values():
         if entry["error"] is None:
             del entry["error"]
     write_text(out_dir / "metrics.json", json.dumps(entries, indent=2) + "\n")
     write_text(out_dir / "report.md", format_report(results, mode, targets))
+    out.record(out_dir / "metrics.json", out_dir / "report.md")

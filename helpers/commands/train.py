@@ -11,13 +11,14 @@ from pathlib import Path
 
 from helpers import cluster, distributed, export, files, mnist, report
 from helpers.errors import CourseError, UsageError
-from helpers.model_card import ModelCard, data_fingerprint
+from helpers.model_card import ModelCard, data_fingerprint, refuse_replacing
 from helpers.recipes import Recipe, get_recipe
 from helpers.training import TrainingRun, ensemble_of, networks, train
 
 
 def train_and_save(recipe_name: str, path: str | Path, epochs: int | None = None,
-                   distribute: str | None = None, workers: int = 2) -> ModelCard:
+                   distribute: str | None = None, workers: int = 2,
+                   force: bool = False, allow_network: bool = False) -> ModelCard:
     """Train ``recipe_name`` on all training images of the best available data, measure test
     accuracy once, save the model and a JSON model card beside it; returns the card.
 
@@ -25,13 +26,16 @@ def train_and_save(recipe_name: str, path: str | Path, epochs: int | None = None
     two) or in ``workers`` processes (``"multiworker"``); the recipe's batch is the global
     batch. The training is kept in ``NAME.backup/`` beside the model after every epoch, so
     the same command run again after an interruption resumes; it is removed once the model
-    is saved. Output paths and a backup's settings are checked before training starts."""
+    is saved. Output paths and a backup's settings are checked before training starts, and
+    what ``path`` holds is replaced only if the course made it from as many training images
+    or more (``force``: whatever it holds)."""
     recipe = get_recipe(recipe_name)
     path = files.check_output_file(path, export.MODEL_SUFFIX, what="model")
     files.check_output_file(path.with_suffix(".json"), ".json", what="model card")
     backup = files.check_output_dir(path.with_name(path.stem + ".backup"), what="backup folder")
     data = mnist.load_mnist()
     (x_train, y_train), (x_test, y_test) = data
+    refuse_replacing(path, train_images=len(x_train), force=force)
     epochs = epochs or recipe.epochs
     resumed = resume_or_start(backup, {
         "recipe": recipe.name, "epochs": epochs, "distribute": distribute,
@@ -45,7 +49,7 @@ def train_and_save(recipe_name: str, path: str | Path, epochs: int | None = None
             run = train(recipe, train_data, epochs=epochs, backup_dir=backup / "keras")
         distribution = distributed.describe(strategy)
     elif distribute == "multiworker":
-        run, distribution = _train_on_workers(recipe, epochs, workers, backup)
+        run, distribution = _train_on_workers(recipe, epochs, workers, backup, allow_network)
     else:
         run = train(recipe, train_data, epochs=epochs, backup_dir=backup / "keras")
     _, test_accuracy = run.model.evaluate(mnist.to_model_input(x_test), y_test, verbose=0)
@@ -101,13 +105,14 @@ def remove_backup(backup: Path) -> None:
     shutil.rmtree(doomed)
 
 
-def _train_on_workers(recipe: Recipe, epochs: int, workers: int, backup: Path):
+def _train_on_workers(recipe: Recipe, epochs: int, workers: int, backup: Path,
+                      allow_network: bool = False):
     """Train in ``workers`` processes on this machine (``helpers.cluster``); returns the
     TrainingRun (the workers' weights combined, worker 0's history) and the distribution,
     for the model card."""
     run = cluster.run_workers(workers, ["--recipe", recipe.name, "--epochs", str(epochs),
                                         "--backup", str(backup / "workers")],
-                              backup / "logs")
+                              backup / "logs", allow_network=allow_network)
     if not run.completed:
         logs = f"logs in {backup / 'logs'}"
         said = cluster.stopped_lines(run)
