@@ -22,6 +22,14 @@ class Exercise:
 
 
 EXERCISES: dict[str, Exercise] = {}
+SOLUTIONS: dict[str, str] = {}  # key -> the worked answer (code for a checked exercise)
+HINTS: dict[str, str] = {}      # key -> a hint, for every checked exercise
+
+
+def answers(solutions: dict[str, str], hints: dict[str, str]) -> None:
+    """Register a notebook's worked answers and hints."""
+    SOLUTIONS.update(solutions)
+    HINTS.update(hints)
 
 
 def exercise(key: str, done: str):
@@ -52,7 +60,35 @@ def check(key: str, answer: Any, **context) -> None:
     if problem is None:
         report.announce(f"✓ {key} right: {EXERCISES[key].done}")
     else:
-        report.announce(f"✗ {key} not yet: {problem}")
+        report.announce(f"✗ {key} not yet: {problem} (Stuck? hint(\"{key}\") gives a hint.)")
+
+
+def _known(key: str, table: dict[str, str], what: str) -> str:
+    if key not in table:
+        raise KeyError(f"no {what} for {key!r}; there are {what}s for {', '.join(sorted(table))}")
+    return table[key]
+
+
+def hint(key: str) -> None:
+    """Print the hint of exercise ``key``."""
+    report.announce(f"Hint {key}: {_known(key, HINTS, 'hint')} "
+                    f"(solution(\"{key}\") shows a worked answer.)")
+
+
+def solution(key: str) -> None:
+    """Show the worked answer of exercise ``key``: the code of a checked exercise (any code
+    that passes its check is right), or one answer to an open question."""
+    text = _known(key, SOLUTIONS, "solution")
+    shown = f"```python\n{text}\n```" if key in EXERCISES else text
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(Markdown(f"**Solution {key}**\n\n{shown}"))
+    else:
+        report.announce(f"Solution {key}:\n{text}")
 
 
 # --------------------------------------------------------------------------- helpers

@@ -1,11 +1,10 @@
 """Checked exercises: every check accepts the right answer and refuses a typical wrong one
-with advice; the learners' copy has no solutions and still runs its checks.
+with advice; the notebooks hold no solutions, and every worked answer is offered and runs.
 
 The notebooks run their own solutions through these checks (tests/test_notebooks.py asserts
 each one recorded "right")."""
 from __future__ import annotations
 
-import json
 import math
 
 import nbformat
@@ -13,9 +12,9 @@ import numpy as np
 import pytest
 
 from helpers import exercises
-from helpers.commands import learners
+from helpers.commands import solutions
 from helpers.commands.cli import main
-from helpers.exercises import EXERCISES, verdict
+from helpers.exercises import EXERCISES, HINTS, SOLUTIONS, verdict
 from helpers.paths import NOTEBOOK_DIR
 
 _y_train = np.array([1, 1, 1, 7, 2, 3])
@@ -38,7 +37,7 @@ def _model():
 # key: (context, right answer, typical wrong answer)
 CASES = {
     "01.1": ({"x_train": _x_train}, _x_train.size * 4, _x_train.nbytes),
-    "01.2": ({"y_train": _y_train, "y_test": _y_test}, 0.25, 0.5),
+    "01.2": ({"y_fit": _y_train, "y_val": _y_test}, 0.25, 0.5),
     "01.3": ({}, lambda x: x.astype(np.float32) / 255, lambda x: x / 255),
     "02.1": ({}, lambda x, size=2: _pool(x, size, np.mean), lambda x, size=2: _pool(x, size, np.max)),
     "02.2": ({}, 93_834, 93_802),
@@ -59,11 +58,11 @@ CASES = {
     "06.3": ({}, np.False_, True),
     "07.1": ({}, 3_360, 27_648),
     "07.2": ({}, 650, 640),
-    "07.3": ({}, 0.008, 0.001),
+    "07.3": ({}, 0.001 * 8 ** 0.5, 0.008),
     "08.1": ({}, 0.1, 0.2),
     "08.2": ({}, None, None),  # filled in by the test: computed from the example image
     "08.3": ({}, lambda x: 1 - x, lambda x: 255 - x),
-    "09.1": ({}, (128, 0.004), (128, 0.001)),
+    "09.1": ({}, (128, 0.002), (128, 0.004)),
     "09.2": ({}, (0.2, 0.5), (0.4, 1.0)),
     "09.3": ({}, 128 * 26 * 26 * 32 * 2, 128 * 26 * 26 * 32 * 4),
 }
@@ -71,7 +70,7 @@ CASES = {
 
 # What each check says to the typical wrong answer above: the advice a learner reads.
 ADVICE = {
-    "01.1": "float32 takes 4 bytes per pixel", "01.2": "measure the guess on the test set",
+    "01.1": "float32 takes 4 bytes per pixel", "01.2": "measure the guess on the validation set",
     "01.3": "convert to float32", "02.1": "differs by up to", "02.2": "also has a bias",
     "02.3": "the first kernel is now 5x5", "02.4": "0.75 is the share that is dropped",
     "03.1": "round up", "03.2": "Keras uses the natural logarithm",
@@ -81,9 +80,9 @@ ADVICE = {
     "05.3": "the errors went from 10% to 5%", "06.1": "also has a bias",
     "06.2": "moving mean and variance are weights too", "06.3": "moving statistics",
     "07.1": "an ordinary 3x3 convolution", "07.2": "also has a bias",
-    "07.3": "scale the rate with the batch", "08.1": "the longer side decides",
+    "07.3": "that is the linear rule", "08.1": "the longer side decides",
     "08.2": "give (row, column)", "08.3": "differs by up to 254",
-    "09.1": "scale the rate by 4", "09.2": "divides by the global batch",
+    "09.1": "that is the linear rule", "09.2": "divides by the global batch",
     "09.3": "bfloat16 takes 2 bytes per value",
 }
 
@@ -138,32 +137,55 @@ def test_a_failing_answer_is_a_verdict_not_a_traceback():
         verdict("99.1", 1)
 
 
-def test_strip_solutions_keeps_the_placeholder_and_the_check():
-    code = 'x = ...   # your answer\n### BEGIN SOLUTION\nx = 42\n### END SOLUTION\ncheck("02.2", x)'
-    assert learners.strip_solutions(code, "code") == 'x = ...   # your answer\ncheck("02.2", x)'
-    inside = "def f(x):\n    \"\"\"Doc.\"\"\"\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
-    assert learners.strip_solutions(inside, "code") == \
-        "def f(x):\n    \"\"\"Doc.\"\"\"\n    ...  # your code here"
-    text = "**4.** Why?\n\n<details><summary>Solution</summary>\n\nBecause.\n</details>\n\n**5.** Next"
-    assert learners.strip_solutions(text, "markdown") == "**4.** Why?\n\n**5.** Next"
+def test_the_notebooks_a_learner_opens_hold_no_solution():
+    for path in sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")):
+        for cell in nbformat.read(path, 4).cells:
+            assert "BEGIN SOLUTION" not in cell.source and "<details>" not in cell.source, \
+                path.name
+            if cell.cell_type == "code" and 'check("' in cell.source:
+                before_check = cell.source[:cell.source.index('check("')]
+                assert "..." in before_check, f"{path.name}: an exercise cell with an answer"
 
 
-def test_learners_copy_has_no_solutions_and_keeps_every_check(tmp_path, capsys):
-    assert main(["learners-copy", "--out", str(tmp_path)]) == 0
+def test_every_exercise_has_a_hint_and_every_solution_a_question():
+    assert set(HINTS) == set(EXERCISES)
+    assert set(EXERCISES) <= set(SOLUTIONS)
+    text = "".join(path.read_text() for path in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    for key in SOLUTIONS:
+        assert f'solution(\\"{key}\\")' in text, f"no cell offers solution({key!r})"
+
+
+def test_solved_source_replaces_what_is_above_the_check():
+    cell = 'from helpers import x\nanswer = ...   # your answer\ncheck("02.2", answer)\n# hint("02.2")'
+    assert solutions.solved_source(cell) == SOLUTIONS["02.2"] + '\ncheck("02.2", answer)\n# hint("02.2")'
+    assert solutions.solved_source("print(1)") == "print(1)"
+
+
+def test_hint_and_solution_on_demand(capsys):
+    exercises.hint("03.1")
+    exercises.solution("03.1")
+    exercises.solution("03.4")
+    out = capsys.readouterr().out
+    assert HINTS["03.1"] in out and SOLUTIONS["03.1"] in out and SOLUTIONS["03.4"] in out
+    with pytest.raises(KeyError, match="no hint for '99.1'"):
+        exercises.hint("99.1")
+
+
+def test_solutions_copy_solves_every_exercise(tmp_path, capsys):
+    assert main(["solutions-copy", "--out", str(tmp_path)]) == 0
     copies = sorted(tmp_path.glob("*.ipynb"))
     assert [p.name for p in copies] == sorted(p.name for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
-    checks = 0
+    solved = 0
     for path in copies:
-        notebook = nbformat.read(path, 4)
-        text = json.dumps([cell.source for cell in notebook.cells])
-        assert "BEGIN SOLUTION" not in text and "Solution</summary>" not in text, path.name
-        for cell in notebook.cells:
-            if cell.cell_type == "code" and "check(" in cell.source and "BEGIN" not in cell.source:
-                compile(cell.source, path.name, "exec")  # still valid Python
-                checks += cell.source.count('check("')
-    assert checks == len(EXERCISES)
+        for cell in nbformat.read(path, 4).cells:
+            if cell.cell_type == "code" and 'check("' in cell.source:
+                compile(cell.source, path.name, "exec")  # valid Python
+                key = cell.source.split('check("')[1][:4]
+                assert cell.source.startswith(SOLUTIONS[key])
+                solved += 1
+    assert solved == len(EXERCISES)
 
 
-def test_learners_copy_refuses_the_notebooks_own_folder(capsys):
-    assert main(["learners-copy", "--out", str(NOTEBOOK_DIR)]) == 2
+def test_solutions_copy_refuses_the_notebooks_own_folder(capsys):
+    assert main(["solutions-copy", "--out", str(NOTEBOOK_DIR)]) == 2
     assert "notebooks' own folder" in capsys.readouterr().err

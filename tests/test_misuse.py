@@ -37,8 +37,7 @@ def one_line(text: str) -> bool:
 def notebooks(folder: Path, *names: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
-        nbformat.write(new_notebook(cells=[new_code_cell("x = 1\n### BEGIN SOLUTION\nx = 2\n"
-                                                         "### END SOLUTION")]), folder / name)
+        nbformat.write(new_notebook(cells=[new_code_cell("x = 1")]), folder / name)
     return folder
 
 
@@ -212,21 +211,21 @@ def test_a_run_keeps_the_results_of_earlier_runs_into_its_folder(tmp_path):
     assert kept == {"01_data": NotebookResult(status="ok", seconds=3.0, mode="full")}
 
 
-# 5. `learners-copy` replaced a learner's edited notebook.
-def test_learners_copy_never_replaces_a_learners_edited_notebook(tmp_path, capsys):
+# 5. `learners-copy` (now `solutions-copy`) replaced an edited notebook.
+def test_a_copy_never_replaces_an_edited_notebook(tmp_path, capsys):
     source = notebooks(tmp_path / "notebooks", "01_a.ipynb", "02_b.ipynb")
     out = tmp_path / "class"
-    assert cli.main(["learners-copy", "--notebooks", str(source), "--out", str(out)]) == 0
-    assert "x = 2" not in (out / "01_a.ipynb").read_text()
-    assert cli.main(["learners-copy", "--notebooks", str(source), "--out", str(out)]) == 0
+    assert cli.main(["solutions-copy", "--notebooks", str(source), "--out", str(out)]) == 0
+    assert "x = 1" in (out / "01_a.ipynb").read_text()
+    assert cli.main(["solutions-copy", "--notebooks", str(source), "--out", str(out)]) == 0
     (out / "01_a.ipynb").write_text((out / "01_a.ipynb").read_text().replace("x = 1", "x = 7"))
     edited = (out / "01_a.ipynb").read_bytes()
     capsys.readouterr()
-    assert cli.main(["learners-copy", "--notebooks", str(source), "--out", str(out)]) == 2
+    assert cli.main(["solutions-copy", "--notebooks", str(source), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "01_a.ipynb" in err and "--force" in err and one_line(err)
     assert (out / "01_a.ipynb").read_bytes() == edited
-    assert cli.main(["learners-copy", "--notebooks", str(source), "--out", str(out),
+    assert cli.main(["solutions-copy", "--notebooks", str(source), "--out", str(out),
                      "--force"]) == 0
     assert (out / "01_a.ipynb").read_bytes() != edited
 
@@ -405,11 +404,11 @@ def test_absurd_numbers_are_refused_before_any_work(capsys, argv, message):
     assert info.value.code == 2 and message in capsys.readouterr().err
 
 
-def test_a_notebook_that_is_not_json_stops_learners_copy_before_it_writes(tmp_path, capsys):
+def test_a_notebook_that_is_not_json_stops_the_copy_before_it_writes(tmp_path, capsys):
     source = notebooks(tmp_path / "notebooks", "01_a.ipynb")
     (source / "02_b.ipynb").write_text("{ this is not JSON")
     out = tmp_path / "class"
-    assert cli.main(["learners-copy", "--notebooks", str(source), "--out", str(out)]) == 1
+    assert cli.main(["solutions-copy", "--notebooks", str(source), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "02_b.ipynb" in err and one_line(err)
     assert not out.exists() or not any(out.iterdir())
@@ -433,7 +432,7 @@ def test_a_damaged_kernel_registration_is_written_again(monkeypatch, tmp_path):
 @pytest.mark.parametrize("output", ["closed pipe", "full device"])
 def test_an_output_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, output):
     source = notebooks(tmp_path / "notebooks", "01_a.ipynb")
-    argv = [*COMMAND, "learners-copy", "--notebooks", str(source), "--out", str(tmp_path / "o")]
+    argv = [*COMMAND, "solutions-copy", "--notebooks", str(source), "--out", str(tmp_path / "o")]
     if output == "full device":
         with open("/dev/full", "w") as full:
             done = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True,

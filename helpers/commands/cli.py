@@ -46,7 +46,7 @@ epochs_count = bounded_int(1, MOST_EPOCHS)
 
 
 FORCE_HELP = ("replace files in --out that the course did not write there, or that were "
-              "changed since (a learner's notebooks, say)")
+              "changed since (edited notebooks, say)")
 
 
 # The commands in three groups, as `cnn-course --help` lists them: (name, one line of help).
@@ -62,7 +62,7 @@ GROUPS = [
         ("fetch-data", "download (or copy) everything the course needs, for offline use"),
         ("prepare", "train and keep the checkpoints the notebooks load (missing ones only)"),
         ("run", "execute the notebooks and write a report"),
-        ("learners-copy", "write the notebooks without their exercise solutions"),
+        ("solutions-copy", "write the notebooks with every checked exercise solved"),
         ("sample-digits", "write the course's real-world-style digit images and a labels.csv"),
         ("install-kernel", "register the course's Jupyter kernel for this environment"),
     ]),
@@ -119,13 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help=FORCE_HELP)
     run.set_defaults(handler=handlers.run)
 
-    copy = command("learners-copy")
-    copy.add_argument("--out", type=Path, default=paths.BUILD_DIR / "learners",
+    copy = command("solutions-copy")
+    copy.add_argument("--out", type=Path, default=paths.BUILD_DIR / "solutions",
                       help="output folder (default: %(default)s)")
     copy.add_argument("--notebooks", type=Path, default=paths.NOTEBOOK_DIR,
                       help="folder of numbered notebooks (default: %(default)s)")
     copy.add_argument("--force", action="store_true", help=FORCE_HELP)
-    copy.set_defaults(handler=handlers.learners_copy)
+    copy.set_defaults(handler=handlers.solutions_copy)
 
     sample = command("sample-digits")
     sample.add_argument("--out", type=Path, default=paths.BUILD_DIR / "sample_digits",

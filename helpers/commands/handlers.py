@@ -83,13 +83,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def learners_copy(args: argparse.Namespace) -> int:
-    from helpers.commands.learners import learners_copy
+def solutions_copy(args: argparse.Namespace) -> int:
+    from helpers.commands.solutions import solutions_copy
 
     if args.out.resolve() == args.notebooks.resolve():
         raise UsageError("--out is the notebooks' own folder; give another folder.")
-    written = learners_copy(args.notebooks, args.out, force=args.force)
-    print(f"{len(written)} notebooks without solutions in {args.out}")
+    written = solutions_copy(args.notebooks, args.out, force=args.force)
+    print(f"{len(written)} notebooks with their exercises solved in {args.out}")
     return 0
 
 

@@ -1,10 +1,9 @@
 """The course runner: execute the numbered notebooks with papermill and report on them.
 
-For each notebook it writes the executed notebook, an HTML rendering and (when the kernel
-said anything) the kernel's log into the output folder, then ``metrics.json`` and
-``report.md`` for the whole run. A failing notebook is reported with its failing cell and
-error, and the run goes on.
-"""
+For each notebook (its exercises solved) it writes the executed notebook, an HTML rendering
+and (when the kernel said anything) the kernel's log into the output folder, then
+``metrics.json`` and ``report.md`` for the whole run. A failing notebook is reported with
+its failing cell and error, and the run goes on."""
 from __future__ import annotations
 
 import contextlib
@@ -23,6 +22,7 @@ from helpers.paths import BUILD_DIR, NOTEBOOK_DIR, environment
 from helpers.commands.kernel import ensure_kernel, scratch_ipython
 from helpers.commands.measurements import measuring_cell
 from helpers.commands.run_report import ANNOUNCE_ABOVE, format_report, format_targets
+from helpers.commands.solutions import with_solutions
 
 FAST_PARAMETERS = {"FAST": True}  # each notebook's parameters cell turns this into small sizes
 HEARTBEAT_SECONDS = 30
@@ -123,11 +123,11 @@ def timed_cells(executed: Path, reference_epoch: float | None) -> list[dict]:
 
 
 def with_measuring_cell(path: Path, folder: Path) -> Path:
-    """A copy of notebook ``path`` in ``folder`` ending with the cell that records what it
-    measured (:mod:`helpers.commands.measurements`)."""
+    """A copy of notebook ``path`` in ``folder``, its exercises solved, ending with the cell
+    that records what it measured (:mod:`helpers.commands.measurements`)."""
     import nbformat
 
-    notebook = nbformat.read(path, as_version=4)
+    notebook = with_solutions(nbformat.read(path, as_version=4))
     notebook.cells.append(nbformat.v4.new_code_cell(measuring_cell(path.stem),
                                                     metadata={"tags": ["measurements"]}))
     copy = folder / path.name

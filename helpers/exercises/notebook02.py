@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.checking import answer_near, exercise, same_array
+from helpers.checking import answers, answer_near, exercise, same_array
 
 
 @exercise("02.1", "average pooling is a mean where max pooling takes the largest value.")
@@ -45,3 +45,47 @@ def _dropout_scale(answer):
         2.0: "that is the factor for a rate of 0.5; this layer drops 75%.",
         1.0: "that is inference time; in training the kept values are scaled up.",
     })
+
+
+# The worked answers: `solution(key)` shows one, and `cnn-course run` and the tests
+# run each checked exercise with its own (code that defines the answer).
+SOLUTIONS = {
+    "02.1": '''\
+def average_pool(x, size=2):
+    """Mean of each size x size block of x (H, W, C); an odd last row or column is dropped."""
+    h, w, c = x.shape
+    h, w = h // size * size, w // size * size
+    return x[:h, :w].reshape(h // size, size, w // size, size, c).mean(axis=(1, 3))''',
+    "02.2": """\
+# 28 -> conv 5x5: 24 -> pool: 12 -> conv: 10 -> pool: 5 -> conv: 3, so the flattened size
+# stays 3*3*64 = 576; only the first layer changes, from (9*1 + 1)*32 to (25*1 + 1)*32.
+parameters_5x5 = total_params - (3 * 3 * 1 + 1) * 32 + (5 * 5 * 1 + 1) * 32""",
+    "02.3": """\
+field_5x5 = receptive_fields([("conv 5x5", 5, 1)] + article_geometry[1:])[-1][1]""",
+    "02.4": """\
+kept_scale = 1 / (1 - 0.75)""",
+    "02.5": """\
+```python
+diagonal = np.array([[-1, -1, 2], [-1, 2, -1], [2, -1, -1]], np.float32)[:, :, None, None]
+images, labels = mnist.to_model_input(x_train[:1000]), y_train[:1000]
+total = np.array([relu(conv2d(im, diagonal)).sum() for im in images])
+per_ink = total / images.sum(axis=(1, 2, 3))
+for d in np.argsort([-total[labels == d].mean() for d in range(10)]):
+    print(f"{d}: total {total[labels == d].mean():6.1f}, per unit of ink {per_ink[labels == d].mean():.2f}")
+```
+Measured on the first 1,000 training digits (full MNIST and the offline sample alike):
+the totals mostly follow how much ink a digit has, with 0, 8 and 6 on top and 7 and 1 at
+the bottom, although the bar of a 7 is the clearest rising stroke among them. Per unit of
+ink the digits differ by only about a fifth (about 0.9 to 1.1), and their order changes
+from one set of digits to another. One hand-made filter tells digits apart poorly: that is why
+a CNN learns dozens of filters and combines their maps in the layers after them.""",
+}
+
+HINTS = {
+    "02.1": 'Crop to a multiple of `size`, then reshape (H, W, C) to (H/size, size, W/size, size, C) and take the mean over axes 1 and 3.',
+    "02.2": "Only the first layer's parameters change: (kernel height x width x input channels + 1) x filters. Does the flattened size change too? Follow 28 through the layers.",
+    "02.3": "Replace the first entry of `article_geometry` by a 5x5 convolution and pass the list to `receptive_fields`; the last row's field is the answer.",
+    "02.4": 'The kept share is 1 - 0.75; the kept values are divided by it so the mean output stays the same.',
+}
+
+answers(SOLUTIONS, HINTS)

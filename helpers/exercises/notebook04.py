@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.checking import answer_near, exercise
+from helpers.checking import answers, answer_near, exercise
 
 
 EXAMPLE_CONFUSION = np.array([[50, 2, 0], [5, 40, 5], [0, 3, 45]])  # rows: true class
@@ -40,3 +40,58 @@ def _feature_map_shape(answer):
         return "that is the second convolution's output; the pooling after it halves it."
     return f"{answer} is not it: follow 28 through conv, pool, conv, pool (the channels " \
            "are the second convolution's filters)."
+
+
+# The worked answers: `solution(key)` shows one, and `cnn-course run` and the tests
+# run each checked exercise with its own (code that defines the answer).
+SOLUTIONS = {
+    "04.1": """\
+matrix_3 = np.array([[50, 2, 0], [5, 40, 5], [0, 3, 45]])
+precision_of_1 = matrix_3[1, 1] / matrix_3[:, 1].sum()    # right 1s / everything predicted as 1""",
+    "04.2": """\
+p = 0.999
+probability_gradient = p * (1 - p)""",
+    "04.3": """\
+second_pool_shape = (5, 5, 64)   # 28 -conv-> 26 -pool-> 13 -conv-> 11 -pool-> 5, 64 filters""",
+    "04.4": """\
+```python
+wrong = np.flatnonzero((y_test == true_digit) & (predicted == predicted_digit))[:12]
+right = np.flatnonzero((y_test == true_digit) & (predicted == true_digit))[:12]
+plots.show_images(x_test[wrong], cols=12, suptitle="wrong")
+plots.show_images(x_test[right], cols=12, suptitle="right")
+```
+The wrong ones usually have the stroke that separates the two digits missing or faint.""",
+    "04.5": """\
+```python
+confidence = probabilities.max(axis=1)
+for low, high in [(0, .5), (.5, .9), (.9, .99), (.99, 1.01)]:
+    group = (confidence >= low) & (confidence < high)
+    if group.any():
+        print(f"{low:.0%}-{min(high, 1):.0%}: {group.sum():5d} images, "
+              f"accuracy {np.mean(predicted[group] == y_test[group]):.1%}")
+```
+If the accuracy of each group lies inside its confidence range, the model is calibrated;
+if it lies below, the model is over-confident there.""",
+    "04.6": """\
+```python
+i = examples[0]
+image, label = x_test_in[i], y_test[i]
+batch = []
+for top in range(0, 23, 2):
+    for left in range(0, 23, 2):
+        covered = image.copy()
+        covered[top:top + 6, left:left + 6] = 0.5
+        batch.append(covered)
+p = model.predict(np.stack(batch), verbose=0)[:, label].reshape(12, 12)
+plt.imshow(p, cmap="viridis"); plt.colorbar(label=f"p({label})")
+```
+The probability drops where the square hides the strokes the saliency map highlights.""",
+}
+
+HINTS = {
+    "04.1": 'Precision of class 1: of everything predicted as 1 (the column), the share that really is 1.',
+    "04.2": 'Put p = 0.999 into p(1 - p).',
+    "04.3": "Follow a 28x28 image: a 3x3 convolution without padding takes 2 pixels off, a 2x2 pooling halves (rounding down); the channels are the last convolution's filters.",
+}
+
+answers(SOLUTIONS, HINTS)

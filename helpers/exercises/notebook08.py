@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.checking import answer_near, exercise, same_array
+from helpers.checking import answers, answer_near, exercise, same_array
 
 
 @exercise("08.1", "the longer side decides the scale, so the digit fits the 20-pixel box.")
@@ -36,3 +36,88 @@ def example_ink() -> np.ndarray:
 def _invert(answer):
     x = np.random.default_rng(2).random((5, 5)).astype(np.float32)
     return same_array(answer(x), 1 - x, "invert(x) on values in [0, 1]")
+
+
+# The worked answers: `solution(key)` shows one, and `cnn-course run` and the tests
+# run each checked exercise with its own (code that defines the answer).
+SOLUTIONS = {
+    "08.1": """\
+box_scale = 20 / max(200, 100)""",
+    "08.2": """\
+from helpers import exercises
+
+ink = exercises.example_ink()
+rows, cols = np.indices(ink.shape)
+centre_of_mass = ((rows * ink).sum() / ink.sum(), (cols * ink).sum() / ink.sum())""",
+    "08.3": '''\
+def invert(x):
+    """Dark-on-light values in [0, 1] to light-on-dark."""
+    return 1 - x''',
+    "08.4": """\
+```python
+def uncentred(sample):
+    scaled = preprocessing.to_mnist_steps(sample.data)["scaled"]
+    out = np.zeros((28, 28, 1), np.float32)
+    out[:scaled.shape[0], :scaled.shape[1], 0] = scaled
+    return out
+
+x = np.stack([uncentred(s) for s in test_images])
+print(np.mean(model.predict(x, verbose=0).argmax(1) == labels))
+```
+Compare with the preprocessed column of the table. Convolutions find strokes anywhere,
+but the layers at the end learned *where* MNIST's strokes usually are, so expect a
+clear loss.""",
+    "08.5": """\
+Use the table: the kind with the lowest accuracy after preprocessing. Printed digits
+differ in shape from handwriting (serifs on 1, a closed top on 4, the flat top of some
+7s); photographed ones sometimes lose faint strokes to the noise threshold. Showing the
+steps of a misread image usually tells which.""",
+    "08.6": """\
+```python
+import tensorflow as tf
+converter = tf.lite.TFLiteConverter.from_keras_model(model)
+converter.optimizations = [tf.lite.Optimize.DEFAULT]
+small = converter.convert()
+small_lite = export.TFLiteClassifier(small)
+agree = np.mean([small_lite(x).argmax() == p for x, p in zip(prepared, predicted)])
+print(len(small) / len(tflite_bytes), agree)
+```
+Expect close to four times smaller (8-bit instead of 32-bit weights); the second number
+is the share of images on which both models give the same answer.""",
+    "08.7": """\
+```python
+from helpers import blocks
+
+mine = own_digits.read_examples(MY_DIGITS)
+x = np.stack([preprocessing.to_mnist(e.file) for e in mine])
+y = np.array([e.label for e in mine])
+order = np.random.default_rng(0).permutation(len(y))
+train, held_out = order[: len(y) // 2], order[len(y) // 2 :]
+
+tuned = keras.models.clone_model(model)
+tuned.set_weights(model.get_weights())
+for layer in blocks.leaf_layers(tuned):   # keep MNIST's batch statistics (notebook 06)
+    if isinstance(layer, keras.layers.BatchNormalization):
+        layer.trainable = False
+tuned.compile(optimizer=keras.optimizers.Adam(1e-4),
+              loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+before = tuned.evaluate(x[held_out], y[held_out], verbose=0)[1]
+tuned.fit(x[train], y[train], epochs=5, batch_size=8, verbose=0)
+after = tuned.evaluate(x[held_out], y[held_out], verbose=0)[1]
+print(f"on the digits it did not train on: {before:.1%} before, {after:.1%} after")
+```
+A handful of examples can teach the model your 1s or 7s, but with so few it can also learn
+them by heart: only digits it never saw tell which. With 10-20 held-out digits each one is
+5-10 points, so one run says little; repeat with another split (another seed) before you
+trust a difference. A low learning rate keeps what MNIST taught it; so does freezing batch
+normalisation (if the model has it), whose running statistics a handful of digits would
+otherwise replace within a few steps.""",
+}
+
+HINTS = {
+    "08.1": 'The longer side, 200 pixels, must become 20.',
+    "08.2": "`np.indices(ink.shape)` gives each pixel's row and column; weight them by the ink and divide by the total ink.",
+    "08.3": 'In [0, 1], white paper is 1 and dark ink near 0; MNIST wants the ink near 1.',
+}
+
+answers(SOLUTIONS, HINTS)

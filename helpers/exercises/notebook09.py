@@ -1,7 +1,7 @@
 """The checks of notebook 09's exercises (scaling up)."""
 from __future__ import annotations
 
-from helpers.checking import answer_near, exercise
+from helpers.checking import answers, answer_near, exercise
 
 
 def _pair(answer, expected: tuple, names: tuple, wrong: tuple) -> str | None:
@@ -19,12 +19,13 @@ def _pair(answer, expected: tuple, names: tuple, wrong: tuple) -> str | None:
     return None
 
 
-@exercise("09.1", "4 GPUs at 32 each make batches of 128, and the rate grows by the same 4.")
+@exercise("09.1", "4 GPUs at 32 each make batches of 128; for Adam the rate grows by √4 = 2.")
 def _four_gpus(answer):
-    return _pair(answer, (128, 0.004), ("the global batch", "the learning rate"), (
+    return _pair(answer, (128, 0.002), ("the global batch", "the learning rate"), (
         {32: "each GPU keeps 32: the global batch is all of them together."},
-        {0.001: "4x larger batches make 4x fewer steps: scale the rate by 4.",
-         0.002: "the batch grew 4x, so the linear rule multiplies the rate by 4."}))
+        {0.001: "4x larger batches make 4x fewer steps: the rate must grow.",
+         0.004: "that is the linear rule, which comes from SGD with a warm-up; for Adam "
+                "multiply by the square root of the batch ratio."}))
 
 
 @exercise("09.2", "each replica divides by the global batch, so their sum is the global mean.")
@@ -47,3 +48,68 @@ def _bfloat16_bytes(answer):
         values * 2 / 1024: "that is in KiB; give bytes.",
         26 * 26 * 32 * 2: "that is one image; the batch has 128.",
     })
+
+
+# The worked answers: `solution(key)` shows one, and `cnn-course run` and the tests
+# run each checked exercise with its own (code that defines the answer).
+SOLUTIONS = {
+    "09.1": """\
+four_gpus = (4 * 32, 0.001 * 4 ** 0.5)""",
+    "09.2": """\
+average_loss = (12.8 / 64, (12.8 + 19.2) / 64)""",
+    "09.3": """\
+bfloat16_bytes = 128 * 26 * 26 * 32 * 2   # bfloat16: 2 bytes per value""",
+    "09.4": """\
+```python
+def heavy(x, y):
+    for _ in range(3):
+        x = augment(x, training=True)
+    return x, y
+
+print(f"compute alone (part 1): {timings['compute alone']:.2f} s")
+for parallel in (False, True):
+    calls = tf.data.AUTOTUNE if parallel else None
+    ds = digit_pipeline(parallel=parallel).map(heavy, num_parallel_calls=calls)
+    if parallel:
+        ds = ds.prefetch(tf.data.AUTOTUNE)
+    print(f"{'parallel, prefetch' if parallel else 'plain':18s} input alone "
+          f"{best_of(lambda: read_all(ds)):.2f} s, training {best_of(lambda: train_epoch(ds)):.2f} s")
+```
+Once the input alone takes longer than the compute, the training takes about as long as
+the input: the model waits. Parallel calls split the input over the cores,
+which pays more here than before, since the input is most of the work.""",
+    "09.5": """\
+```python
+global_batch = 64 * strategy.num_replicas_in_sync
+print(f"part 3, global batch {GLOBAL_BATCH}: {accuracies['mirrored']:.2%}")
+for rate in (1e-3, 1e-3 * (global_batch / GLOBAL_BATCH) ** 0.5):
+    model = article_model(strategy, learning_rate=rate)
+    model.fit(x_fit, y_fit, batch_size=global_batch, epochs=EPOCHS, verbose=0)
+    print(f"global batch {global_batch}, rate {rate:g}: "
+          f"{model.evaluate(x_val, y_val, verbose=0)[1]:.2%}")
+```
+With batches twice as large there are half as many steps. At the same rate the model has
+moved less after the same epochs; a larger rate makes up for part of it. Adam adapts
+its steps to the gradients' size, so the square-root rule is a starting point, not a law:
+your two numbers say how far it gets here.""",
+    "09.6": """\
+```python
+args = ["--recipe", "seed", "--epochs", "2", "--batch-size", "96", "--train-size", str(WORKER_IMAGES)]
+three = cluster.run_workers(3, args, work / "three", timeout=600)
+weights = [cluster.weights(p) for p in three.weight_files]
+print([cluster.largest_difference(weights[0], w) for w in weights[1:]])
+print(three.results[0]["networks"][0]["epoch_seconds"])
+```
+All three end identical. On one machine the three share the same cores (each gets a
+third, rounded down to at least one thread), and every step now waits for three
+processes and more exchanges: more workers add speed only where each one brings its own
+processors.""",
+}
+
+HINTS = {
+    "09.1": 'The global batch is the per-GPU batch times the GPUs; the square-root rule multiplies the rate by the square root of that factor.',
+    "09.2": "Each replica divides its sum of losses by the global batch; the reduction adds the replicas' results.",
+    "09.3": 'Values per image times images, times the bytes of one bfloat16 value (2).',
+}
+
+answers(SOLUTIONS, HINTS)
