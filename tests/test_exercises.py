@@ -65,7 +65,79 @@ CASES = {
     "09.1": ({}, (128, 0.002), (128, 0.004)),
     "09.2": ({}, (0.2, 0.5), (0.4, 1.0)),
     "09.3": ({}, 128 * 26 * 26 * 32 * 2, 128 * 26 * 26 * 32 * 4),
+    # code a learner writes: a correct variant unlike the worked answer, and a typical mistake
+    "03.4": ({}, lambda: _functional_small_cnn(), lambda: _small_cnn(softmax=False)),
+    "03.5": ({}, lambda *a: _train_briefly(*a), lambda *a: _train_briefly(*a, validate=False)),
+    "05.4": ({}, lambda: _augmentation(), lambda: _augmentation(flip=True)),
+    "05.5": ({}, lambda *a: _pipeline(*a), lambda *a: _pipeline(*a, shuffle=False)),
+    "07.4": ({}, lambda x, f: _residual(x, f), lambda x, f: _residual(x, f, skip=False)),
+    "07.5": ({}, lambda x: _gap_head(x), lambda x: _gap_head(x, flatten=True)),
 }
+
+
+def _small_cnn(softmax=True):
+    import keras
+
+    L = keras.layers
+    return keras.Sequential([keras.Input((28, 28, 1)), L.Conv2D(16, 3, activation="relu"),
+                             L.MaxPooling2D(), L.Conv2D(32, 3, activation="relu"),
+                             L.MaxPooling2D(), L.Conv2D(32, 3, activation="relu"), L.Flatten(),
+                             L.Dense(64, activation="relu"),
+                             L.Dense(10, activation="softmax" if softmax else None)])
+
+
+def _functional_small_cnn():
+    import keras
+
+    L = keras.layers
+    inputs = keras.Input((28, 28, 1))
+    x = inputs
+    for filters in (16, 32):
+        x = L.MaxPooling2D((2, 2))(L.ReLU()(L.Conv2D(filters, (3, 3))(x)))
+    x = L.Flatten()(L.Conv2D(32, 3, activation="relu")(x))
+    return keras.Model(inputs, L.Softmax()(L.Dense(10)(L.Dense(64, activation="relu")(x))))
+
+
+def _train_briefly(model, x, y, x_val, y_val, validate=True):
+    import keras
+
+    model.compile(keras.optimizers.Adam(learning_rate=1e-3),
+                  keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    return model.fit(x, y, epochs=2, validation_data=(x_val, y_val) if validate else None,
+                     verbose=0)
+
+
+def _augmentation(flip=False):
+    import keras
+
+    L = keras.layers
+    return keras.Sequential([L.RandomZoom(0.08), L.RandomRotation(0.02), L.RandomTranslation(0.1, 0.05)]
+                            + ([L.RandomFlip("horizontal")] if flip else []))
+
+
+def _pipeline(x, y, batch_size, shuffle=True):
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        data = data.shuffle(10_000, seed=None)
+    return data.batch(batch_size).prefetch(2)
+
+
+def _residual(x, filters, skip=True):
+    import keras
+
+    L = keras.layers
+    y = L.ReLU()(L.BatchNormalization()(L.Conv2D(filters, 3, padding="same")(x)))
+    y = L.BatchNormalization()(L.Conv2D(filters, 3, padding="same")(y))
+    return L.Activation("relu")(L.add([x, y]) if skip else y)
+
+
+def _gap_head(x, flatten=False):
+    import keras
+
+    x = (keras.layers.Flatten() if flatten else keras.layers.GlobalAveragePooling2D())(x)
+    return keras.layers.Dense(10, activation="softmax")(x)
 
 
 # What each check says to the typical wrong answer above: the advice a learner reads.
@@ -84,6 +156,9 @@ ADVICE = {
     "08.2": "give (row, column)", "08.3": "differs by up to 254",
     "09.1": "that is the linear rule", "09.2": "divides by the global batch",
     "09.3": "bfloat16 takes 2 bytes per value",
+    "03.4": 'activation="softmax"', "03.5": "pass validation_data", "05.4": "no flips",
+    "05.5": "the order is the same every epoch", "07.4": "outputs zeros",
+    "07.5": "flattens the maps",
 }
 
 
@@ -105,6 +180,17 @@ def test_every_exercise_has_a_case_and_each_notebook_three():
     assert set(CASES) == set(EXERCISES) == set(ADVICE)
     for number in ("01", "02", "03", "04", "05", "06", "07", "08", "09"):
         assert sum(key.startswith(number + ".") for key in EXERCISES) >= 3, number
+
+
+@pytest.mark.parametrize("key", ["03.4", "03.5", "05.4", "05.5", "07.4", "07.5"])
+def test_every_worked_answer_of_code_passes_its_check(key):
+    import keras
+    import tensorflow as tf
+
+    namespace = {"keras": keras, "tf": tf, "np": np}
+    exec(SOLUTIONS[key], namespace)
+    [name] = [n for n in namespace if n not in ("keras", "tf", "np", "__builtins__")]
+    assert verdict(key, namespace[name]) is None
 
 
 @pytest.mark.parametrize("key", sorted(CASES))

@@ -39,9 +39,100 @@ def _cosine_learning_rate(answer):
     return None
 
 
+def _probe_batch(shape=(28, 28, 1), count=8):
+    return np.random.default_rng(0).random((count, *shape), dtype=np.float32)
+
+
+def _model_problem(model, spec: str) -> str | None:
+    """What is wrong with a built model's interface: not a model, wrong input or output."""
+    import keras
+
+    if model is None:
+        return "your function returned None: end it with `return` and the model."
+    if not isinstance(model, keras.Model):
+        return f"expected a Keras model, got {type(model).__name__}; {spec}"
+    return None
+
+
+@exercise("03.4", "your network has the specified layers, shapes and parameters.")
+def _small_cnn(answer):
+    import keras
+
+    model = answer()
+    problem = _model_problem(model, "build it with keras.Sequential or keras.Model.")
+    if problem:
+        return problem
+    if tuple(model.input_shape[1:]) != (28, 28, 1):
+        return f"it takes inputs shaped {model.input_shape[1:]}; start from keras.Input((28, 28, 1))."
+    if tuple(model.output_shape[1:]) != (10,):
+        return f"it gives {model.output_shape[1:]}; end with a Dense layer of 10 units."
+    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+    if [c.filters for c in convs] != [16, 32, 32]:
+        return f"its convolutions have {[c.filters for c in convs]} filters; the spec asks for 16, 32, 32."
+    if any(c.padding != "valid" for c in convs):
+        return "a convolution pads its input ('same'); the spec's convolutions do not (the default)."
+    if not any(isinstance(l, keras.layers.MaxPooling2D) for l in model.layers):
+        return "there is no MaxPooling2D: the spec pools after the first two convolutions."
+    outputs = np.asarray(model(_probe_batch(), training=False))
+    if not np.allclose(outputs.sum(axis=1), 1, atol=1e-4) or outputs.min() < 0:
+        return "its outputs are not probabilities: the last layer needs activation=\"softmax\"."
+    if model.count_params() != 33_194:
+        return (f"it has {model.count_params():,} parameters; the spec gives 33,194 (check the "
+                "Dense layer of 64 after Flatten).")
+    return None
+
+
+@exercise("03.5", "compile and fit: an optimizer, a loss for integer labels, validation data.")
+def _train_briefly(answer):
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.random((128, 28, 28, 1), dtype=np.float32)
+    y = (x[:, :14].mean(axis=(1, 2, 3)) > x[:, 14:].mean(axis=(1, 2, 3))).astype(np.int64)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    try:
+        history = answer(model, x[:96], y[:96], x[96:], y[96:])
+    except ValueError as exc:
+        if "categorical" in str(exc) or "shape" in str(exc).lower():
+            return ("Keras refused the labels: they are integers (0-9), so the loss is "
+                    "\"sparse_categorical_crossentropy\".")
+        raise
+    if history is None or not hasattr(history, "history"):
+        return "return what model.fit returns (its History), to read the curves."
+    if "val_loss" not in history.history:
+        return "there is no val_loss in the history: pass validation_data=(x_val, y_val) to fit."
+    if "accuracy" not in history.history:
+        return "the history has no accuracy: compile with metrics=[\"accuracy\"]."
+    if len(history.history["loss"]) != 2:
+        return f"it trained {len(history.history['loss'])} epochs; the exercise asks for 2."
+    if not history.history["loss"][-1] < history.history["loss"][0]:
+        return "the training loss did not fall: check the optimizer and its learning rate."
+    return None
+
+
 # The worked answers: `solution(key)` shows one, and `cnn-course run` and the tests
 # run each checked exercise with its own (code that defines the answer).
 SOLUTIONS = {
+    "03.4": """\
+def small_cnn():
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(16, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(32, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(32, 3, activation="relu"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(64, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])""",
+    "03.5": """\
+def train_briefly(model, x, y, x_val, y_val):
+    model.compile(optimizer=keras.optimizers.Adam(0.001),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model.fit(x, y, batch_size=32, epochs=2, validation_data=(x_val, y_val), verbose=0)""",
     "03.1": """\
 updates_per_epoch = int(np.ceil(len(x_fit) / 128))   # the last, smaller batch counts too""",
     "03.2": """\
@@ -50,12 +141,12 @@ loss_at_quarter = -np.log(0.25)""",
 def cosine_learning_rate(step, total_steps, initial=1e-3):
     """The cosine-decay learning rate at a step."""
     return initial * 0.5 * (1 + np.cos(np.pi * min(step, total_steps) / total_steps))''',
-    "03.4": """\
+    "03.6": """\
 The training loss keeps falling and training accuracy approaches 100%, while the
 validation loss stops improving after a few epochs and starts to creep up: the growing
 gap between the curves is overfitting beginning. Validation accuracy moves much less,
 which is why the validation *loss* is the more sensitive signal. Compare with your curves.""",
-    "03.5": """\
+    "03.7": """\
 ```python
 sgd_model = keras.models.clone_model(model)
 sgd_model.set_weights(initial_weights)
@@ -67,7 +158,7 @@ sgd_model.fit(x_fit, y_fit, batch_size=BATCH_SIZE, epochs=5, validation_data=(x_
 Compare the epochs' validation accuracy with Adam's above: plain SGD at 0.01 learns more
 slowly. Adding momentum (`SGD(0.01, momentum=0.9)`) closes much of the gap; momentum is one
 of the two ideas Adam is built on.""",
-    "03.6": """\
+    "03.8": """\
 ```python
 for size in (1000, 5000, 20000):
     xs, ys = mnist.subset(x_fit, y_fit, size)
@@ -87,6 +178,8 @@ HINTS = {
     "03.1": 'One update per batch, and the last, smaller batch counts too: round up.',
     "03.2": "The loss is minus the natural logarithm of the right digit's probability: `-np.log(p)`.",
     "03.3": 'Half a cosine wave from 1 to 0: `0.5 * (1 + cos(pi * step / total_steps))`, times the initial rate.',
+    "03.4": "Start from the article's network above and change the filters to 16, 32 and 32; keep the default padding, and the softmax at the end.",
+    "03.5": '`model.compile(optimizer=..., loss=..., metrics=[...])`, then `return model.fit(..., validation_data=(x_val, y_val))`; integer labels take "sparse_categorical_crossentropy".',
 }
 
 answers(SOLUTIONS, HINTS)

@@ -1,6 +1,8 @@
 """The checks of notebook 07's exercises (architectures)."""
 from __future__ import annotations
 
+import numpy as np
+
 from helpers.checking import answers, answer_near, exercise
 
 
@@ -29,16 +31,76 @@ def _scaled_learning_rate(answer):
     })
 
 
+@exercise("07.4", "a residual block adds its input to what its convolutions compute.")
+def _residual_block(answer):
+    import keras
+
+    inputs = keras.Input((8, 8, 16))
+    outputs = answer(inputs, 16)
+    if outputs is None:
+        return "your function returned None: end it with `return` and the block's output."
+    block = keras.Model(inputs, outputs)
+    if tuple(block.output_shape[1:]) != (8, 8, 16):
+        return (f"the block's output is shaped {block.output_shape[1:]}; with padding=\"same\" "
+                "and as many filters as inputs it keeps (8, 8, 16).")
+    convs = [l for l in block.layers if isinstance(l, keras.layers.Conv2D)]
+    if len(convs) != 2:
+        return f"it has {len(convs)} convolutions; the block has two 3x3 convolutions."
+    for conv in convs:  # with the convolutions silenced, only the shortcut is left
+        conv.set_weights([np.zeros_like(w) for w in conv.get_weights()])
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 16)).astype(np.float32)
+    out = np.asarray(block(x, training=False))
+    if np.allclose(out, 0, atol=1e-6):
+        return "without its convolutions the block outputs zeros: add the block's input to the " \
+               "convolutions' output (keras.layers.Add()([x, y])) before the last ReLU."
+    if not np.allclose(out, np.maximum(x, 0), atol=1e-3):
+        return "the shortcut should carry the input unchanged: add the input itself, then apply ReLU."
+    return None
+
+
+@exercise("07.5", "global average pooling then one Dense layer: 650 parameters for 64 maps.")
+def _gap_head_model(answer):
+    import keras
+
+    inputs = keras.Input((3, 3, 64))
+    outputs = answer(inputs)
+    if outputs is None:
+        return "your function returned None: end it with `return` and the head's output."
+    head = keras.Model(inputs, outputs)
+    if tuple(head.output_shape[1:]) != (10,):
+        return f"the head gives {head.output_shape[1:]}; end with a Dense layer of 10 units."
+    if head.count_params() == 3 * 3 * 64 * 10 + 10:
+        return "that flattens the maps (5,770 parameters); average each map to one number first."
+    if head.count_params() != 650:
+        return f"it has {head.count_params():,} parameters; one Dense(10) on 64 averages has 650."
+    probabilities = np.asarray(head(np.random.default_rng(0).random((4, 3, 3, 64), dtype=np.float32)))
+    if not np.allclose(probabilities.sum(axis=1), 1, atol=1e-4):
+        return "its outputs are not probabilities: the Dense layer needs activation=\"softmax\"."
+    return None
+
+
 # The worked answers: `solution(key)` shows one, and `cnn-course run` and the tests
 # run each checked exercise with its own (code that defines the answer).
 SOLUTIONS = {
+    "07.4": """\
+def residual_block(x, filters):
+    y = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+    y = keras.layers.BatchNormalization()(y)
+    y = keras.layers.ReLU()(y)
+    y = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(y)
+    y = keras.layers.BatchNormalization()(y)
+    return keras.layers.ReLU()(keras.layers.Add()([x, y]))""",
+    "07.5": """\
+def gap_head(x):
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.layers.Dense(10, activation="softmax")(x)""",
     "07.1": """\
 separable_parameters = 3 * 3 * 32 + 32 * 96   # depthwise: one 3x3 filter per input channel; pointwise: 1x1""",
     "07.2": """\
 gap_head_parameters = 64 * 10 + 10""",
     "07.3": """\
 scaled_rate = 0.001 * (256 / 32) ** 0.5""",
-    "07.4": """\
+    "07.6": """\
 ```python
 L = keras.layers
 def deeper_resnet():
@@ -57,7 +119,7 @@ print(deeper_resnet().count_params(), run.seconds_per_epoch,
 The parameters and the seconds per epoch grow with the extra blocks (count them: each
 block adds two 3x3 convolutions). Compare the accuracy with the table: on digits, extra
 depth has little left to find.""",
-    "07.5": """\
+    "07.7": """\
 ```python
 for name in ("article", "depthwise separable"):
     run = training.train(dataclasses.replace(recipe, build=builders[name]), (x_rest, y_rest),
@@ -66,7 +128,7 @@ for name in ("article", "depthwise separable"):
 ```
 Both improve with more training; compare the gap with the table above to see whether
 the smaller network was only slower to learn, or less able.""",
-    "07.6": """\
+    "07.8": """\
 ```python
 L = keras.layers
 def default_momentum():
@@ -93,6 +155,8 @@ HINTS = {
     "07.1": 'Depthwise: one 3x3 filter per input channel. Pointwise: a 1x1 convolution from 32 to 96 channels.',
     "07.2": '64 inputs, 10 outputs, and one bias per output.',
     "07.3": 'The batch ratio is 256 / 32; multiply the rate by its square root.',
+    "07.4": 'Keep `x` aside; compute `y` from it (convolution, batch norm, ReLU, convolution, batch norm); return `keras.layers.ReLU()(keras.layers.Add()([x, y]))`.',
+    "07.5": '`keras.layers.GlobalAveragePooling2D()(x)` leaves one number per map; then `keras.layers.Dense(10, activation="softmax")`.',
 }
 
 answers(SOLUTIONS, HINTS)
