@@ -275,3 +275,26 @@ def test_solutions_copy_solves_every_exercise(tmp_path, capsys):
 def test_solutions_copy_refuses_the_notebooks_own_folder(capsys):
     assert main(["solutions-copy", "--out", str(NOTEBOOK_DIR)]) == 2
     assert "notebooks' own folder" in capsys.readouterr().err
+
+
+def test_the_code_checks_know_more_mistakes_and_more_right_variants():
+    import keras
+    import tensorflow as tf
+
+    L = keras.layers
+
+    def repeated(x, y, batch_size):   # a common habit from tutorials: it would never end
+        return tf.data.Dataset.from_tensor_slices((x, y)).shuffle(100).batch(batch_size).repeat()
+
+    assert "no .repeat()" in verdict("05.5", repeated)
+    rotation = 0.0278   # exercise 05.1's answer, rounded
+    assert verdict("05.4", lambda: keras.Sequential([
+        L.RandomRotation(rotation), L.RandomTranslation(0.1, 0.1), L.RandomZoom(0.1)])) is None
+    assert "a fraction" in verdict("05.3", 50)
+
+    def no_last_relu(x, filters):
+        y = L.Conv2D(filters, 3, padding="same")(x)
+        y = L.Conv2D(filters, 3, padding="same")(L.ReLU()(L.BatchNormalization()(y)))
+        return L.Add()([x, L.BatchNormalization()(y)])
+
+    assert "apply a ReLU after the addition" in verdict("07.4", no_last_relu)

@@ -66,12 +66,15 @@ def _small_cnn(answer):
         return f"it takes inputs shaped {model.input_shape[1:]}; start from keras.Input((28, 28, 1))."
     if tuple(model.output_shape[1:]) != (10,):
         return f"it gives {model.output_shape[1:]}; end with a Dense layer of 10 units."
-    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+    from helpers.blocks import leaf_layers
+
+    layers = list(leaf_layers(model))
+    convs = [l for l in layers if isinstance(l, keras.layers.Conv2D)]
     if [c.filters for c in convs] != [16, 32, 32]:
         return f"its convolutions have {[c.filters for c in convs]} filters; the spec asks for 16, 32, 32."
     if any(c.padding != "valid" for c in convs):
         return "a convolution pads its input ('same'); the spec's convolutions do not (the default)."
-    if not any(isinstance(l, keras.layers.MaxPooling2D) for l in model.layers):
+    if not any(isinstance(l, keras.layers.MaxPooling2D) for l in layers):
         return "there is no MaxPooling2D: the spec pools after the first two convolutions."
     outputs = np.asarray(model(_probe_batch(), training=False))
     if not np.allclose(outputs.sum(axis=1), 1, atol=1e-4) or outputs.min() < 0:
@@ -103,7 +106,7 @@ def _train_briefly(answer):
         return "return what model.fit returns (its History), to read the curves."
     if "val_loss" not in history.history:
         return "there is no val_loss in the history: pass validation_data=(x_val, y_val) to fit."
-    if "accuracy" not in history.history:
+    if not any(k.endswith(("accuracy", "acc")) for k in history.history if not k.startswith("val_")):
         return "the history has no accuracy: compile with metrics=[\"accuracy\"]."
     if len(history.history["loss"]) != 2:
         return f"it trained {len(history.history['loss'])} epochs; the exercise asks for 2."
@@ -177,7 +180,7 @@ how data augmentation buys more of it for free.""",
 HINTS = {
     "03.1": 'One update per batch, and the last, smaller batch counts too: round up.',
     "03.2": "The loss is minus the natural logarithm of the right digit's probability: `-np.log(p)`.",
-    "03.3": 'Half a cosine wave from 1 to 0: `0.5 * (1 + cos(pi * step / total_steps))`, times the initial rate.',
+    "03.3": 'np.cos runs from 1 to -1 as its angle goes from 0 to pi: map the step onto that angle, then shift and scale the result to run from 1 to 0, times the initial rate.',
     "03.4": "Start from the article's network above and change the filters to 16, 32 and 32; keep the default padding, and the softmax at the end.",
     "03.5": '`model.compile(optimizer=..., loss=..., metrics=[...])`, then `return model.fit(..., validation_data=(x_val, y_val))`; integer labels take "sparse_categorical_crossentropy".',
 }

@@ -22,6 +22,7 @@ def _shift_pixels(answer):
 @exercise("05.3", "'errors removed' compares error rates, not accuracies.")
 def _errors_removed(answer):
     return answer_near(answer, 0.5, wrong={
+        50: "give it as a fraction (0.5), not a percentage.",
         0.05: "that is the gain in accuracy; the errors went from 10% to 5%.",
         0.0526: "that is the gain relative to the accuracy; compare the error rates.",
     })
@@ -40,16 +41,18 @@ def _digit_augmentation(answer):
     augment = answer()
     if not isinstance(augment, keras.layers.Layer):
         return "return a Keras layer (a keras.Sequential of random layers), not a function or list."
-    leaves = list(augment.layers) if isinstance(augment, keras.Sequential) else [augment]
+    from helpers.blocks import leaf_layers
+
+    leaves = list(leaf_layers(augment)) if isinstance(augment, keras.Sequential) else [augment]
     if any(isinstance(l, keras.layers.RandomFlip) for l in leaves):
         return "no flips: a mirrored 2, 3 or 7 is not a digit (and a flipped 6 is a 9 upside down)."
     for layer in leaves:
         if isinstance(layer, keras.layers.RandomRotation):
-            if max(abs(f) for f in np.ravel(layer.factor)) > 10 / 360 + 1e-9:
+            if max(abs(f) for f in np.ravel(layer.factor)) > 10.1 / 360:  # 0.0278 is fine
                 return "rotations beyond 10° turn some digits into others; the factor is a fraction of a turn."
         for name in ("height_factor", "width_factor"):
             factor = getattr(layer, name, None)
-            if factor is not None and max(abs(f) for f in np.ravel(factor)) > 0.1 + 1e-9:
+            if factor is not None and max(abs(f) for f in np.ravel(factor)) > 0.101:
                 return f"{type(layer).__name__} goes beyond 10%: keep the digit in the picture."
     kinds = {type(l).__name__ for l in leaves}
     missing = {"RandomRotation", "RandomTranslation", "RandomZoom"} - kinds
@@ -75,6 +78,8 @@ def _training_pipeline(answer):
     data = answer(x, y, 32)
     if not isinstance(data, tf.data.Dataset):
         return f"return a tf.data.Dataset, not {type(data).__name__}."
+    if data.cardinality() == tf.data.INFINITE_CARDINALITY:
+        return "no .repeat(): fit goes over the dataset once per epoch, and repeats it itself."
     batches = [(np.asarray(a), np.asarray(b)) for a, b in data]
     if batches[0][0].ndim != 4:
         return "its elements are single images: add .batch(batch_size)."
@@ -172,7 +177,7 @@ HINTS = {
     "05.2": "The factor is a fraction of the image's side: 0.1 of 28 pixels.",
     "05.3": 'Errors are 1 - accuracy: compare the errors after with the errors before.',
     "05.4": '`keras.layers.RandomRotation` takes a fraction of a full turn (10 / 360); `RandomTranslation` and `RandomZoom` take fractions of the image (0.1). No `RandomFlip`.',
-    "05.5": 'Chain them in this order: `from_tensor_slices((x, y))`, `.shuffle(len(x))`, `.batch(batch_size)`, `.prefetch(tf.data.AUTOTUNE)`.',
+    "05.5": 'Each method returns a new dataset, so chain them; shuffle single images before you batch them (a buffer as large as the data shuffles it all), and prefetch last.',
 }
 
 answers(SOLUTIONS, HINTS)

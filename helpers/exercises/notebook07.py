@@ -43,7 +43,9 @@ def _residual_block(answer):
     if tuple(block.output_shape[1:]) != (8, 8, 16):
         return (f"the block's output is shaped {block.output_shape[1:]}; with padding=\"same\" "
                 "and as many filters as inputs it keeps (8, 8, 16).")
-    convs = [l for l in block.layers if isinstance(l, keras.layers.Conv2D)]
+    from helpers.blocks import leaf_layers
+
+    convs = [l for l in leaf_layers(block) if isinstance(l, keras.layers.Conv2D)]
     if len(convs) != 2:
         return f"it has {len(convs)} convolutions; the block has two 3x3 convolutions."
     for conv in convs:  # with the convolutions silenced, only the shortcut is left
@@ -53,6 +55,8 @@ def _residual_block(answer):
     if np.allclose(out, 0, atol=1e-6):
         return "without its convolutions the block outputs zeros: add the block's input to the " \
                "convolutions' output (keras.layers.Add()([x, y])) before the last ReLU."
+    if np.allclose(out, x, atol=1e-3):
+        return "the shortcut is there; apply a ReLU after the addition, as the block ends."
     if not np.allclose(out, np.maximum(x, 0), atol=1e-3):
         return "the shortcut should carry the input unchanged: add the input itself, then apply ReLU."
     return None
@@ -156,7 +160,7 @@ HINTS = {
     "07.2": '64 inputs, 10 outputs, and one bias per output.',
     "07.3": 'The batch ratio is 256 / 32; multiply the rate by its square root.',
     "07.4": 'Keep `x` aside; compute `y` from it (convolution, batch norm, ReLU, convolution, batch norm); return `keras.layers.ReLU()(keras.layers.Add()([x, y]))`.',
-    "07.5": '`keras.layers.GlobalAveragePooling2D()(x)` leaves one number per map; then `keras.layers.Dense(10, activation="softmax")`.',
+    "07.5": 'One Keras layer averages each feature map to a single number (the section on global average pooling names it); one Dense layer with a softmax does the rest.',
 }
 
 answers(SOLUTIONS, HINTS)
