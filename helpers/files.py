@@ -92,7 +92,7 @@ def signals_held():
     just runs), then act on the first one that came: a few renames are never cut in half."""
     import signal
 
-    # Ctrl-C last: put back first, a second Ctrl-C cannot leave the others held
+    # Ctrl-C put back last, so that a second Ctrl-C cannot leave the others held
     kinds = ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else []) + [signal.SIGTERM,
                                                                       signal.SIGINT]
     came: list[int] = []
