@@ -1,14 +1,15 @@
-"""Evaluation and inspection helpers, and the course's plots."""
+"""Evaluation helpers, notebook 04's saliency code, and the course's plots."""
 from __future__ import annotations
 
 import keras
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
-import pytest
 
-from helpers import architectures, evaluation, plots
-from helpers.errors import ModelError
+import nbformat
+
+from helpers import evaluation, plots
+from helpers.paths import NOTEBOOK_DIR
 
 
 def test_per_class_scores():
@@ -39,46 +40,45 @@ def test_most_confident_mistakes_are_wrong_and_sorted():
     assert evaluation.most_confident_mistakes(probs, y, k=5).tolist() == [3, 0, 2]
 
 
-def test_feature_extractor_returns_every_conv_output():
-    outputs = evaluation.feature_extractor(architectures.article_cnn())(np.zeros((2, 28, 28, 1)))
-    assert [tuple(o.shape) for o in outputs] == [(2, 26, 26, 32), (2, 11, 11, 64), (2, 3, 3, 64)]
-
-
 def _linear_softmax_model():
     # the score of class c is the sum of the pixels times a weight map, then softmax
     weights = np.zeros((28 * 28, 2), "float32")
     weights[:28 * 14, 0] = 1.0   # class 0 looks at the top half
     weights[28 * 14:, 1] = 2.0   # class 1 at the bottom half
     model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(2, use_bias=False, activation="softmax")])
-    model.layers[-1].set_weights([weights])
+                              keras.layers.Dense(2, activation="softmax")])
+    model.layers[-1].set_weights([weights, np.zeros(2, "float32")])
     return model
 
 
-def test_saliency_is_the_gradient_of_the_class_score_before_softmax():
+def _notebook_04_saliency(model):
+    """Notebook 04's saliency code (the cell tagged "saliency", up to its plot), run on ``model``."""
+    import tensorflow as tf
+
+    notebook = nbformat.read(NOTEBOOK_DIR / "04_evaluate_and_inspect.ipynb", as_version=4)
+    [cell] = [c.source for c in notebook.cells if "saliency" in c.metadata.get("tags", [])]
+    namespace = {"keras": keras, "tf": tf, "np": np, "model": model}
+    exec(cell[:cell.index("\nexamples = ")], namespace)
+    return namespace["class_scores"], namespace["saliency_maps"]
+
+
+def test_notebook_04s_saliency_is_the_gradient_of_the_class_score_before_softmax():
     model = _linear_softmax_model()
-    maps = evaluation.saliency_maps(model, np.zeros((2, 28, 28, 1), "float32"), classes=[0, 1])
+    class_scores, saliency_maps = _notebook_04_saliency(model)
+    maps = saliency_maps(class_scores, np.zeros((2, 28, 28, 1), "float32"), np.array([0, 1]))
     assert np.allclose(maps[0, :14], 1) and np.allclose(maps[0, 14:], 0)
-    assert np.allclose(maps[1, 14:], 1) and np.allclose(maps[1, :14], 0)
-    raw = evaluation.saliency_maps(model, np.zeros((1, 28, 28, 1), "float32"), classes=[1],
-                                   normalise=False)
-    assert np.allclose(raw[0, 14:], 2.0)      # the score's weight itself, however confident
+    assert np.allclose(maps[1, 14:], 2) and np.allclose(maps[1, :14], 0)
 
 
 def test_the_probability_gradient_vanishes_for_a_confident_digit_the_score_does_not():
     model = _linear_softmax_model()
+    class_scores, saliency_maps = _notebook_04_saliency(model)
     confident = np.zeros((1, 28, 28, 1), "float32")
     confident[0, 14:] = 0.05                  # class 1's score: 2 * 0.05 * 392 = 39
-    score = evaluation.saliency_maps(model, confident, normalise=False)
-    probability = evaluation.saliency_maps(model, confident, of="probability", normalise=False)
+    score = saliency_maps(class_scores, confident, np.array([1]))
+    probability = saliency_maps(model, confident, np.array([1]))
     assert np.allclose(score[0, 14:], 2.0)
     assert probability.max() < 1e-6 * score.max()
-
-
-def test_saliency_needs_a_softmax_head():
-    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(2)])
-    with pytest.raises(ModelError, match="not a softmax Dense layer"):
-        evaluation.saliency_maps(model, np.zeros((1, 28, 28, 1), "float32"))
 
 
 # --------------------------------------------------------------------------- plots

@@ -55,7 +55,6 @@ CASES = {
     "05.3": ({}, 0.5, 0.05),
     "06.1": ({}, 1290, 1280),
     "06.2": ({"model": None}, None, None),  # filled in by the test: needs a real model
-    "06.3": ({}, np.False_, True),
     "07.1": ({}, 3_360, 27_648),
     "07.2": ({}, 650, 640),
     "07.3": ({}, 0.001 * 8 ** 0.5, 0.008),
@@ -64,7 +63,6 @@ CASES = {
     "08.3": ({}, lambda x: 1 - x, lambda x: 255 - x),
     "09.1": ({}, (128, 0.002), (128, 0.004)),
     "09.2": ({}, (0.2, 0.5), (0.4, 1.0)),
-    "09.3": ({}, 128 * 26 * 26 * 32 * 2, 128 * 26 * 26 * 32 * 4),
     # code a learner writes: a correct variant unlike the worked answer, and a typical mistake
     "03.4": ({}, lambda: _functional_small_cnn(), lambda: _small_cnn(softmax=False)),
     "03.5": ({}, lambda *a: _train_briefly(*a), lambda *a: _train_briefly(*a, validate=False)),
@@ -72,7 +70,92 @@ CASES = {
     "05.5": ({}, lambda *a: _pipeline(*a), lambda *a: _pipeline(*a, shuffle=False)),
     "07.4": ({}, lambda x, f: _residual(x, f), lambda x, f: _residual(x, f, skip=False)),
     "07.5": ({}, lambda x: _gap_head(x), lambda x: _gap_head(x, flatten=True)),
+    "04.4": ({}, lambda model, layer: _layer_model(model, layer),
+             lambda model, layer: _layer_model(model, layer, end=model.outputs[0])),
+    "04.5": ({}, lambda maps, grads: _grad_cam(maps, grads), lambda maps, grads: _grad_cam(maps, grads, relu=False)),
+    "06.3": ({}, lambda base, n: _new_head(base, n), lambda base, n: _new_head(base, n, freeze=False)),
+    "06.4": ({}, lambda base, k: _unfreeze(base, k), lambda base, k: _unfreeze(base, k, keep_norms=False)),
+    "08.4": ({}, lambda ink: _crop(ink), lambda ink: _crop(ink, end=0)),
+    "09.3": ({}, lambda: _mixed(), lambda: _mixed(last="mixed_bfloat16")),
+    "09.4": ({"strategy": None}, None, None),  # filled in by the test: needs a strategy
 }
+
+
+def _layer_model(model, layer, end=None):
+    import keras
+
+    inputs = keras.Input(model.inputs[0].shape[1:])
+    x = inputs
+    for each in model.layers:          # the same layers, called again on a new input
+        x = each(x)
+        if each is layer:
+            break
+    return keras.Model(inputs, x if end is None else model(inputs))
+
+
+def _grad_cam(maps, gradients, relu=True):
+    import tensorflow as tf
+
+    weights = tf.reduce_mean(gradients, axis=[1, 2])[:, None, None, :]
+    cam = tf.reduce_sum(weights * maps, axis=3)
+    return (tf.nn.relu(cam) if relu else cam).numpy()
+
+
+def _new_head(base, num_classes, freeze=True):
+    import keras
+
+    if freeze:
+        for layer in base.layers:       # freezing every layer freezes the base too
+            layer.trainable = False
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.Dense(32, activation="relu")(base(inputs))
+    return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax")(x))
+
+
+def _unfreeze(base, k, keep_norms=True):
+    import keras
+
+    base.trainable = True
+    for position, layer in enumerate(base.layers):
+        norm = isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = position >= len(base.layers) - k and not (norm and keep_norms)
+
+
+def _crop(ink, end=1):
+    rows, cols = np.nonzero(ink > 0.3)
+    return ink[rows.min():rows.max() + end, cols.min():cols.max() + end]
+
+
+def _mixed(last="float32"):
+    import keras
+
+    L = keras.layers
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        return keras.Sequential([keras.Input((28, 28, 1)), L.Conv2D(16, (3, 3)), L.ReLU(),
+                                 L.Flatten(), L.Dense(10, activation="softmax", dtype=last)])
+    finally:
+        keras.config.set_dtype_policy("float32")
+
+
+def _strategy():
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy(["/cpu:0"])
+
+
+def _compiled(strategy, in_scope=True):
+    import contextlib
+
+    import keras
+
+    from helpers import architectures
+
+    with strategy.scope() if in_scope else contextlib.nullcontext():
+        model = architectures.article_cnn()
+    with strategy.scope():
+        model.compile(keras.optimizers.SGD(), "sparse_categorical_crossentropy")
+    return model
 
 
 def _small_cnn(softmax=True):
@@ -150,15 +233,17 @@ ADVICE = {
     "04.1": "that is recall", "04.2": "p(1 - p)", "04.3": "the pooling after it halves it",
     "05.1": "not degrees", "05.2": "a fraction of 28 pixels",
     "05.3": "the errors went from 10% to 5%", "06.1": "also has a bias",
-    "06.2": "moving mean and variance are weights too", "06.3": "moving statistics",
+    "06.2": "moving mean and variance are weights too",
     "07.1": "an ordinary 3x3 convolution", "07.2": "also has a bias",
     "07.3": "that is the linear rule", "08.1": "the longer side decides",
     "08.2": "give (row, column)", "08.3": "differs by up to 254",
     "09.1": "that is the linear rule", "09.2": "divides by the global batch",
-    "09.3": "bfloat16 takes 2 bytes per value",
     "03.4": 'activation="softmax"', "03.5": "pass validation_data", "05.4": "no flips",
     "05.5": "the order is the same every epoch", "07.4": "outputs zeros",
-    "07.5": "flattens the maps",
+    "07.5": "flattens the maps", "04.4": "end the model at layer.output",
+    "04.5": "keep only the positive part", "06.3": "freeze it with base.trainable = False",
+    "06.4": "a batch-norm layer trains", "08.4": "cuts off the last inked row and column",
+    "09.3": "probabilities come out in bfloat16", "09.4": "made outside the strategy",
 }
 
 
@@ -168,6 +253,8 @@ def _case(key):
         model = _model()
         statistics = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
         return {"model": model}, statistics, 0
+    if key == "09.4":
+        return {"strategy": _strategy()}, _compiled, lambda strategy: _compiled(strategy, False)
     if key == "08.2":
         ink = exercises.example_ink()
         rows, cols = np.indices(ink.shape)
@@ -182,15 +269,29 @@ def test_every_exercise_has_a_case_and_each_notebook_three():
         assert sum(key.startswith(number + ".") for key in EXERCISES) >= 3, number
 
 
-@pytest.mark.parametrize("key", ["03.4", "03.5", "05.4", "05.5", "07.4", "07.5"])
+CODE = ["03.4", "03.5", "04.4", "04.5", "05.4", "05.5", "06.3", "06.4", "07.4", "07.5", "08.3",
+        "08.4", "09.3", "09.4"]
+
+
+def test_each_notebook_from_03_has_two_code_writing_exercises():
+    for number in ("03", "04", "05", "06", "07", "08", "09"):
+        assert sum(key.startswith(number + ".") for key in CODE) >= 2, number
+    assert all(callable(CASES[key][1]) or key == "09.4" for key in CODE)
+
+
+@pytest.mark.parametrize("key", CODE)
 def test_every_worked_answer_of_code_passes_its_check(key):
     import keras
     import tensorflow as tf
 
-    namespace = {"keras": keras, "tf": tf, "np": np}
+    from helpers import architectures
+
+    given = {"keras": keras, "tf": tf, "np": np, "architectures": architectures}
+    namespace = dict(given)
     exec(SOLUTIONS[key], namespace)
-    [name] = [n for n in namespace if n not in ("keras", "tf", "np", "__builtins__")]
-    assert verdict(key, namespace[name]) is None
+    [name] = [n for n in namespace if n not in given and n != "__builtins__"]
+    context = _case(key)[0]
+    assert verdict(key, namespace[name], **context) is None
 
 
 @pytest.mark.parametrize("key", sorted(CASES))

@@ -1,9 +1,11 @@
 """The checks of notebook 04's exercises (evaluate and inspect)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from helpers.checking import answers, answer_near, exercise
+from helpers.checking import answers, answer_near, exercise, same_array
 
 
 EXAMPLE_CONFUSION = np.array([[50, 2, 0], [5, 40, 5], [0, 3, 45]])  # rows: true class
@@ -42,6 +44,56 @@ def _feature_map_shape(answer):
            "are the second convolution's filters)."
 
 
+@exercise("04.4", "keras.Model(model.inputs[0], layer.output) reuses the trained layers up to any one.")
+def _outputs_of(answer):
+    import keras
+
+    L = keras.layers
+    rng = np.random.default_rng(0)
+    model = keras.Sequential([keras.Input((12, 12, 1)), L.Conv2D(4, 3, activation="relu"),
+                              L.MaxPooling2D(2), L.Conv2D(6, 3, activation="relu"), L.Flatten(),
+                              L.Dense(3, activation="softmax")])
+    x = rng.random((2, 12, 12, 1), dtype=np.float32)
+    model(x)                         # called once, as a trained model has been
+    layer = model.layers[2]          # the second convolution: (3, 3, 6)
+    part = answer(model, layer)
+    if not isinstance(part, keras.Model):
+        return "return a model: keras.Model(inputs, outputs)."
+    try:
+        with warnings.catch_warnings():  # keras.Model(model.inputs, ...) wants a list: fine here
+            warnings.simplefilter("ignore")
+            out = np.asarray(part(x))
+    except Exception:
+        return "the model should take the same input as `model` (model.inputs[0]), not the layer's own."
+    expected = np.asarray(x)
+    for step in model.layers[:3]:
+        expected = np.asarray(step(expected))
+    if out.shape != expected.shape:
+        return (f"its output is shaped {out.shape[1:]}, the layer's {expected.shape[1:]}: end "
+                "the model at layer.output, not at the model's output.")
+    if not np.allclose(out, expected, atol=1e-5):
+        return "its output differs from the layer's: build it from the model's own layers."
+    return None
+
+
+@exercise("04.5", "Grad-CAM: each map weighted by its mean gradient, summed, negatives cut.")
+def _grad_cam(answer):
+    rng = np.random.default_rng(1)
+    maps = rng.random((2, 3, 4, 5)).astype(np.float32)
+    gradients = rng.normal(size=(2, 3, 4, 5)).astype(np.float32)
+    weights = gradients.mean(axis=(1, 2), keepdims=True)
+    weighted = (weights * maps).sum(axis=-1)
+    out = np.asarray(answer(maps, gradients), dtype=np.float64)
+    if out.shape != (2, 3, 4):
+        return f"it returns shape {out.shape}; one map per image, (images, height, width): (2, 3, 4)."
+    if np.allclose(out, weighted, atol=1e-5):
+        return "keep only the positive part: apply a ReLU (np.maximum(..., 0)) after the sum."
+    if np.allclose(out, np.maximum((gradients * maps).sum(axis=-1), 0), atol=1e-5):
+        return ("each map's weight is its gradient averaged over the positions (axes 1 and 2), "
+                "one number per channel, not the gradient at each position.")
+    return same_array(out, np.maximum(weighted, 0), "grad_cam_of(maps, gradients)", atol=1e-5)
+
+
 # The worked answers: `solution(key)` shows one, and `cnn-course run` and the tests
 # run each checked exercise with its own (code that defines the answer).
 SOLUTIONS = {
@@ -54,6 +106,15 @@ probability_gradient = p * (1 - p)""",
     "04.3": """\
 second_pool_shape = (5, 5, 64)   # 28 -conv-> 26 -pool-> 13 -conv-> 11 -pool-> 5, 64 filters""",
     "04.4": """\
+def outputs_of(model, layer):
+    \"\"\"A model from ``model``'s input to ``layer``'s output.\"\"\"
+    return keras.Model(model.inputs[0], layer.output)""",
+    "04.5": """\
+def grad_cam_of(maps, gradients):
+    \"\"\"ReLU of the maps weighted by their mean gradients, summed over channels.\"\"\"
+    weights = gradients.mean(axis=(1, 2), keepdims=True)   # one per image and channel
+    return np.maximum((weights * maps).sum(axis=-1), 0)""",
+    "04.6": """\
 ```python
 wrong = np.flatnonzero((y_test == true_digit) & (predicted == predicted_digit))[:12]
 right = np.flatnonzero((y_test == true_digit) & (predicted == true_digit))[:12]
@@ -61,7 +122,7 @@ plots.show_images(x_test[wrong], cols=12, suptitle="wrong")
 plots.show_images(x_test[right], cols=12, suptitle="right")
 ```
 The wrong ones usually have the stroke that separates the two digits missing or faint.""",
-    "04.5": """\
+    "04.7": """\
 ```python
 confidence = probabilities.max(axis=1)
 for low, high in [(0, .5), (.5, .9), (.9, .99), (.99, 1.01)]:
@@ -72,7 +133,7 @@ for low, high in [(0, .5), (.5, .9), (.9, .99), (.99, 1.01)]:
 ```
 If the accuracy of each group lies inside its confidence range, the model is calibrated;
 if it lies below, the model is over-confident there.""",
-    "04.6": """\
+    "04.8": """\
 ```python
 i = examples[0]
 image, label = x_test_in[i], y_test[i]
@@ -85,12 +146,17 @@ for top in range(0, 23, 2):
 p = model.predict(np.stack(batch), verbose=0)[:, label].reshape(12, 12)
 plt.imshow(p, cmap="viridis"); plt.colorbar(label=f"p({label})")
 ```
-The probability drops where the square hides the strokes the saliency map highlights.""",
+Put it beside the saliency and Grad-CAM maps of the same digit: occlusion measures what
+hiding a region does to the probability, saliency what a tiny change of one pixel does
+to the score, and Grad-CAM which regions of the last feature maps raise it. Where do they
+agree?""",
 }
 
 HINTS = {
     "04.1": 'Precision of class 1: of everything predicted as 1 (the column), the share that really is 1.',
     "04.2": 'Put p = 0.999 into p(1 - p).',
+    "04.4": 'A Keras model can start and end at any tensors of a trained one: `keras.Model(model.inputs[0], layer.output)`.',
+    "04.5": 'Average `gradients` over axes 1 and 2 (keepdims=True) to get one weight per channel, multiply the maps by it, sum over the last axis, then `np.maximum(..., 0)`.',
     "04.3": "Follow a 28x28 image: a 3x3 convolution without padding takes 2 pixels off, a 2x2 pooling halves (rounding down); the channels are the last convolution's filters.",
 }
 

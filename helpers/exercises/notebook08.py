@@ -38,6 +38,25 @@ def _invert(answer):
     return same_array(answer(x), 1 - x, "invert(x) on values in [0, 1]")
 
 
+@exercise("08.4", "the bounding box runs from the first to the last inked row and column.")
+def _crop(answer):
+    ink = np.zeros((12, 10), np.float32)
+    ink[3:8, 2:6] = 0.9
+    ink[8, 6] = 0.5                      # a faint corner: still ink (above 0.3)
+    ink[0, 9] = 0.2                      # paper noise, below 0.3
+    expected = ink[3:9, 2:7]
+    cropped = answer(ink)
+    if cropped is None:
+        return "crop_to_ink returned None: end it with `return` and the cropped image."
+    cropped = np.asarray(cropped)
+    if cropped.shape == (5, 4):
+        return ("it cuts off the last inked row and column: a slice ends before its stop, "
+                "so stop at the last index + 1.")
+    if cropped.shape == ink.shape:
+        return "it returns the whole image: keep only the rows and columns with ink above 0.3."
+    return same_array(cropped, expected, "crop_to_ink(ink)")
+
+
 # The worked answers: `solution(key)` shows one, and `cnn-course run` and the tests
 # run each checked exercise with its own (code that defines the answer).
 SOLUTIONS = {
@@ -53,7 +72,13 @@ centre_of_mass = ((rows * ink).sum() / ink.sum(), (cols * ink).sum() / ink.sum()
 def invert(x):
     """Dark-on-light values in [0, 1] to light-on-dark."""
     return 1 - x''',
-    "08.4": """\
+    "08.4": '''\
+def crop_to_ink(ink):
+    """The bounding box of the pixels above 0.3."""
+    rows = np.flatnonzero((ink > 0.3).any(axis=1))   # rows with ink
+    cols = np.flatnonzero((ink > 0.3).any(axis=0))   # columns with ink
+    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]''',
+    "08.5": """\
 ```python
 def uncentred(sample):
     scaled = preprocessing.to_mnist_steps(sample.data)["scaled"]
@@ -67,12 +92,12 @@ print(np.mean(model.predict(x, verbose=0).argmax(1) == labels))
 Compare with the preprocessed column of the table. Convolutions find strokes anywhere,
 but the layers at the end learned *where* MNIST's strokes usually are, so expect a
 clear loss.""",
-    "08.5": """\
+    "08.6": """\
 Use the table: the kind with the lowest accuracy after preprocessing. Printed digits
 differ in shape from handwriting (serifs on 1, a closed top on 4, the flat top of some
 7s); photographed ones sometimes lose faint strokes to the noise threshold. Showing the
 steps of a misread image usually tells which.""",
-    "08.6": """\
+    "08.7": """\
 ```python
 import tensorflow as tf
 converter = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -84,7 +109,7 @@ print(len(small) / len(tflite_bytes), agree)
 ```
 Expect close to four times smaller (8-bit instead of 32-bit weights); the second number
 is the share of images on which both models give the same answer.""",
-    "08.7": """\
+    "08.8": """\
 ```python
 from helpers import blocks
 
@@ -118,6 +143,7 @@ HINTS = {
     "08.1": 'The longer side, 200 pixels, must become 20.',
     "08.2": "`np.indices(ink.shape)` gives each pixel's row and column; weight them by the ink and divide by the total ink.",
     "08.3": 'In [0, 1], white paper is 1 and dark ink near 0; MNIST wants the ink near 1.',
+    "08.4": '`(ink > 0.3).any(axis=1)` says which rows hold ink; `np.flatnonzero` gives their indices. Slice from the first to the last + 1, the same for the columns.',
 }
 
 answers(SOLUTIONS, HINTS)

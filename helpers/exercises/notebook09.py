@@ -1,6 +1,8 @@
 """The checks of notebook 09's exercises (scaling up)."""
 from __future__ import annotations
 
+import numpy as np
+
 from helpers.checking import answers, answer_near, exercise
 
 
@@ -38,16 +40,50 @@ def _global_average(answer):
          32: "that is the sum of all 64 losses; each replica's part was divided by 64 first."}))
 
 
-@exercise("09.3", "16-bit activations take half the bytes of float32's.")
-def _bfloat16_bytes(answer):
-    values = 128 * 26 * 26 * 32
-    return answer_near(answer, values * 2, rel=0, wrong={
-        values * 4: "that is float32; bfloat16 takes 2 bytes per value.",
-        values: "that is the number of values; each takes 2 bytes.",
-        values * 16: "that counts bits; a byte is 8 bits.",
-        values * 2 / 1024: "that is in KiB; give bytes.",
-        26 * 26 * 32 * 2: "that is one image; the batch has 128.",
-    })
+@exercise("09.3", "16-bit arithmetic, 32-bit weights, and probabilities in float32.")
+def _mixed_cnn(answer):
+    import keras
+
+    model = answer()
+    if keras.config.dtype_policy().name != "float32":
+        keras.config.set_dtype_policy("float32")
+        return ("the global policy is left at mixed precision: set it back with "
+                "keras.config.set_dtype_policy(\"float32\") once the model is built.")
+    if not isinstance(model, keras.Model):
+        return "return the model."
+    from helpers.blocks import leaf_layers
+
+    convs = [l for l in leaf_layers(model) if isinstance(l, keras.layers.Conv2D)]
+    if not convs:
+        return "the model has no Conv2D layer."
+    if any(l.variable_dtype != "float32" for l in convs):
+        return ("its weights are 16-bit: a mixed policy (\"mixed_bfloat16\") keeps them in "
+                "float32 and computes in bfloat16.")
+    if any(l.compute_dtype != "bfloat16" for l in convs):
+        return "its convolution computes in float32: make it with the \"mixed_bfloat16\" policy."
+    probabilities = model(np.zeros((2, 28, 28, 1), np.float32))
+    if tuple(probabilities.shape) != (2, 10):
+        return f"its output is shaped {tuple(probabilities.shape[1:])}; the ten digits' probabilities are (10,)."
+    if probabilities.dtype.name != "float32":
+        return (f"its probabilities come out in {probabilities.dtype.name}: make the last layer "
+                "with dtype=\"float32\", as architectures.article_cnn(output_dtype=\"float32\") does.")
+    return None
+
+
+@exercise("09.4", "the model's weights and optimizer were made in the strategy's scope.")
+def _in_scope(answer, strategy):
+    import keras
+
+    model = answer(strategy)
+    if not isinstance(model, keras.Model):
+        return "return the model."
+    made_here = [strategy.extended.variable_created_in_scope(w.value) for w in model.weights]
+    if not all(made_here):
+        return ("its weights were made outside the strategy: build the model inside "
+                "`with strategy.scope():`, where variables are mirrored on every replica.")
+    if not model.compiled:
+        return "compile it too, inside the same `with strategy.scope():` block."
+    return None
 
 
 # The worked answers: `solution(key)` shows one, and `cnn-course run` and the tests
@@ -57,9 +93,24 @@ SOLUTIONS = {
 four_gpus = (4 * 32, 0.001 * 4 ** 0.5)""",
     "09.2": """\
 average_loss = (12.8 / 64, (12.8 + 19.2) / 64)""",
-    "09.3": """\
-bfloat16_bytes = 128 * 26 * 26 * 32 * 2   # bfloat16: 2 bytes per value""",
-    "09.4": """\
+    "09.3": '''\
+def mixed_cnn():
+    """Conv2D(16, 3) and a softmax Dense(10), computing in bfloat16, probabilities in float32."""
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(16, 3, activation="relu", dtype="mixed_bfloat16"),
+        keras.layers.Flatten(dtype="mixed_bfloat16"),
+        keras.layers.Dense(10, activation="softmax", dtype="float32"),
+    ])''',
+    "09.4": '''\
+def compiled_in(strategy):
+    """The article's network, built and compiled in ``strategy``'s scope."""
+    with strategy.scope():
+        model = architectures.article_cnn()
+        model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model''',
+    "09.5": """\
 ```python
 def heavy(x, y):
     for _ in range(3):
@@ -78,7 +129,7 @@ for parallel in (False, True):
 Once the input alone takes longer than the compute, the training takes about as long as
 the input: the model waits. Parallel calls split the input over the cores,
 which pays more here than before, since the input is most of the work.""",
-    "09.5": """\
+    "09.6": """\
 ```python
 global_batch = 64 * strategy.num_replicas_in_sync
 print(f"part 3, global batch {GLOBAL_BATCH}: {accuracies['mirrored']:.2%}")
@@ -92,7 +143,7 @@ With batches twice as large there are half as many steps. At the same rate the m
 moved less after the same epochs; a larger rate makes up for part of it. Adam adapts
 its steps to the gradients' size, so the square-root rule is a starting point, not a law:
 your two numbers say how far it gets here.""",
-    "09.6": """\
+    "09.7": """\
 ```python
 args = ["--recipe", "seed", "--epochs", "2", "--batch-size", "96", "--train-size", str(WORKER_IMAGES)]
 three = cluster.run_workers(3, args, work / "three", timeout=600)
@@ -109,7 +160,8 @@ processors.""",
 HINTS = {
     "09.1": 'The global batch is the per-GPU batch times the GPUs; the square-root rule multiplies the rate by the square root of that factor.',
     "09.2": "Each replica divides its sum of losses by the global batch; the reduction adds the replicas' results.",
-    "09.3": 'Values per image times images, times the bytes of one bfloat16 value (2).',
+    "09.3": 'Give each layer its policy as it is made: `dtype="mixed_bfloat16"` for the convolution (and the layers between), `dtype="float32"` for the last Dense layer. (Or set the global policy, build, and set it back, as `article_cnn_in` does.)',
+    "09.4": 'Everything that makes variables goes inside `with strategy.scope():`: building the model and `compile` (the optimizer has variables too), as `article_model` does.',
 }
 
 answers(SOLUTIONS, HINTS)
