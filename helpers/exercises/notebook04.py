@@ -68,6 +68,8 @@ def _outputs_of(answer):
     expected = np.asarray(x)
     for step in model.layers[:3]:
         expected = np.asarray(step(expected))
+    if out.shape == x.shape[:1] + tuple(model.layers[2].input.shape[1:]):
+        return "that is the layer's input: end the model at layer.output."
     if out.shape != expected.shape:
         return (f"its output is shaped {out.shape[1:]}, the layer's {expected.shape[1:]}: end "
                 "the model at layer.output, not at the model's output.")
@@ -80,17 +82,29 @@ def _outputs_of(answer):
 def _grad_cam(answer):
     rng = np.random.default_rng(1)
     maps = rng.random((2, 3, 4, 5)).astype(np.float32)
-    gradients = rng.normal(size=(2, 3, 4, 5)).astype(np.float32)
+    gradients = (rng.normal(size=(2, 3, 4, 5)) + [2, -2, 1, -1, 0]).astype(np.float32)
     weights = gradients.mean(axis=(1, 2), keepdims=True)
     weighted = (weights * maps).sum(axis=-1)
-    out = np.asarray(answer(maps, gradients), dtype=np.float64)
+    out = answer(maps, gradients)
+    if out is None:
+        return "grad_cam_of returned None: end it with `return` and the maps."
+    out = np.asarray(out, dtype=np.float64)
     if out.shape != (2, 3, 4):
         return f"it returns shape {out.shape}; one map per image, (images, height, width): (2, 3, 4)."
+    if np.allclose(out, np.maximum(weighted, 0), atol=1e-5):
+        return None
     if np.allclose(out, weighted, atol=1e-5):
         return "keep only the positive part: apply a ReLU (np.maximum(..., 0)) after the sum."
     if np.allclose(out, np.maximum((gradients * maps).sum(axis=-1), 0), atol=1e-5):
         return ("each map's weight is its gradient averaged over the positions (axes 1 and 2), "
                 "one number per channel, not the gradient at each position.")
+    if np.allclose(out, np.maximum(weighted, 0) / 5, atol=1e-5):
+        return "add the weighted maps over the channels (sum), rather than averaging them."
+    if np.allclose(out, np.maximum(weights * maps, 0).sum(axis=-1), atol=1e-5):
+        return "apply the ReLU once, after adding the weighted maps, not to each of them."
+    peak = np.maximum(weighted, 0).max(axis=(1, 2), keepdims=True)
+    if np.allclose(out, np.maximum(weighted, 0) / peak, atol=1e-5):
+        return "leave the scaling to a peak of 1 to the plotting: return the maps before it."
     return same_array(out, np.maximum(weighted, 0), "grad_cam_of(maps, gradients)", atol=1e-5)
 
 
@@ -155,8 +169,8 @@ agree?""",
 HINTS = {
     "04.1": 'Precision of class 1: of everything predicted as 1 (the column), the share that really is 1.',
     "04.2": 'Put p = 0.999 into p(1 - p).',
-    "04.4": 'A Keras model can start and end at any tensors of a trained one: `keras.Model(model.inputs[0], layer.output)`.',
-    "04.5": 'Average `gradients` over axes 1 and 2 (keepdims=True) to get one weight per channel, multiply the maps by it, sum over the last axis, then `np.maximum(..., 0)`.',
+    "04.4": 'The feature-map cell builds the same kind of model for every convolution at once; here the output is one layer\'s.',
+    "04.5": 'Steps 3 and 4 of the Grad-CAM cell, with NumPy in place of tf: `mean` and `sum` take `axis=` (and `keepdims=True` keeps a weight per channel that multiplies the maps), and `np.maximum(x, 0)` is a ReLU.',
     "04.3": "Follow a 28x28 image: a 3x3 convolution without padding takes 2 pixels off, a 2x2 pooling halves (rounding down); the channels are the last convolution's filters.",
 }
 

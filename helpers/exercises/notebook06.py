@@ -143,8 +143,8 @@ less well, and fine-tuning to matter more.""",
 HINTS = {
     "06.1": 'A Dense layer has one weight per input and output, plus one bias per output.',
     "06.2": 'Look at `demo.non_trainable_weights` once the base is trainable: what is left there is never trained by the optimizer.',
-    "06.3": 'Set `base.trainable = False`, then put the base and a `Dense(num_classes, activation="softmax")` layer in a `keras.Sequential` (the notebook\'s `new_head_on` does the same with the functional API).',
-    "06.4": '`base.trainable = True` first (it unfreezes every layer inside), then `layer.trainable = False` for each layer in `base.layers[:-k]` and for every `keras.layers.BatchNormalization`, as `unfreeze_but_batch_norm` does.',
+    "06.3": 'Two steps from the section on three ways to learn: step 1 of `frozen_then_fine_tuned`, and a head like the one `new_head_on` or `with_head` puts on a base.',
+    "06.4": 'Start from `unfreeze_but_batch_norm`: after it, what must change for the layers below the top k (`base.layers[:-k]`)? Mind the order: a layer inside a frozen model stays frozen.',
 }
 
 answers(SOLUTIONS, HINTS)

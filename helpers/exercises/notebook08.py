@@ -52,6 +52,12 @@ def _crop(answer):
     if cropped.shape == (5, 4):
         return ("it cuts off the last inked row and column: a slice ends before its stop, "
                 "so stop at the last index + 1.")
+    if cropped.shape == (9, 8):
+        return "it keeps the paper noise at 0.2: count as ink only the pixels above 0.3."
+    if cropped.shape == (5, 6):
+        return "rows and columns are swapped: .any(axis=1) says which rows hold ink."
+    if cropped.dtype == bool:
+        return "it returns the mask: return the image's values inside the box."
     if cropped.shape == ink.shape:
         return "it returns the whole image: keep only the rows and columns with ink above 0.3."
     return same_array(cropped, expected, "crop_to_ink(ink)")
@@ -143,7 +149,7 @@ HINTS = {
     "08.1": 'The longer side, 200 pixels, must become 20.',
     "08.2": "`np.indices(ink.shape)` gives each pixel's row and column; weight them by the ink and divide by the total ink.",
     "08.3": 'In [0, 1], white paper is 1 and dark ink near 0; MNIST wants the ink near 1.',
-    "08.4": '`(ink > 0.3).any(axis=1)` says which rows hold ink; `np.flatnonzero` gives their indices. Slice from the first to the last + 1, the same for the columns.',
+    "08.4": 'First find which rows hold a pixel above 0.3 (`.any(axis=...)` on `ink > 0.3`) and their indices (`np.flatnonzero`); the same for the columns; then slice.',
 }
 
 answers(SOLUTIONS, HINTS)

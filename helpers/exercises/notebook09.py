@@ -44,9 +44,12 @@ def _global_average(answer):
 def _mixed_cnn(answer):
     import keras
 
-    model = answer()
-    if keras.config.dtype_policy().name != "float32":
-        keras.config.set_dtype_policy("float32")
+    try:
+        model = answer()
+        left_mixed = keras.config.dtype_policy().name != "float32"
+    finally:
+        keras.config.set_dtype_policy("float32")   # later cells build float32 models
+    if left_mixed:
         return ("the global policy is left at mixed precision: set it back with "
                 "keras.config.set_dtype_policy(\"float32\") once the model is built.")
     if not isinstance(model, keras.Model):
@@ -67,6 +70,8 @@ def _mixed_cnn(answer):
     if probabilities.dtype.name != "float32":
         return (f"its probabilities come out in {probabilities.dtype.name}: make the last layer "
                 "with dtype=\"float32\", as architectures.article_cnn(output_dtype=\"float32\") does.")
+    if not np.allclose(np.asarray(probabilities).sum(axis=1), 1, atol=1e-3):
+        return 'its outputs are not probabilities: the last Dense layer needs activation="softmax".'
     return None
 
 
@@ -81,8 +86,9 @@ def _in_scope(answer, strategy):
     if not all(made_here):
         return ("its weights were made outside the strategy: build the model inside "
                 "`with strategy.scope():`, where variables are mirrored on every replica.")
-    if not model.compiled:
-        return "compile it too, inside the same `with strategy.scope():` block."
+    if not model.compiled or not strategy.extended.variable_created_in_scope(
+            model.optimizer.iterations.value):
+        return "compile it inside the same `with strategy.scope():` block: the optimizer has variables too."
     return None
 
 
@@ -160,8 +166,8 @@ processors.""",
 HINTS = {
     "09.1": 'The global batch is the per-GPU batch times the GPUs; the square-root rule multiplies the rate by the square root of that factor.',
     "09.2": "Each replica divides its sum of losses by the global batch; the reduction adds the replicas' results.",
-    "09.3": 'Give each layer its policy as it is made: `dtype="mixed_bfloat16"` for the convolution (and the layers between), `dtype="float32"` for the last Dense layer. (Or set the global policy, build, and set it back, as `article_cnn_in` does.)',
-    "09.4": 'Everything that makes variables goes inside `with strategy.scope():`: building the model and `compile` (the optimizer has variables too), as `article_model` does.',
+    "09.3": 'Two ways, both in the section on mixed precision: a `dtype=` for each layer, or the global policy set, the model built, and the policy set back (in a `finally:`, as `article_cnn_in` does). Either way the last layer is the exception.',
+    "09.4": 'Part 3 builds its models this way: which lines does `article_model` put inside the `with` block, and why both?',
 }
 
 answers(SOLUTIONS, HINTS)
