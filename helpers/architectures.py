@@ -1,6 +1,6 @@
-"""The course's networks, from the beginner article's CNN to small versions of the ideas
-behind modern ones (batch normalisation, global average pooling, ResNet, Inception,
-MobileNet), an ensemble that averages networks, and their arithmetic per image."""
+"""The networks the recipes train (the beginner article's CNN, with batch normalisation,
+wider, or strided), an ensemble that averages networks, and their arithmetic per image.
+Notebook 07 builds the other architectures it compares in the open."""
 from __future__ import annotations
 
 import keras
@@ -95,115 +95,11 @@ def batchnorm_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> ke
     )
 
 
-def gap_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.Model:
-    """Batch-normalised convolutions, then global average pooling instead of flatten + dense:
-    each of the last feature maps is averaged to one number."""
-    return keras.Sequential(
-        [
-            keras.Input(shape=input_shape),
-            *conv_bn_relu(32, 3),
-            layers.MaxPooling2D(2),
-            *conv_bn_relu(64, 3),
-            layers.MaxPooling2D(2),
-            *conv_bn_relu(128, 3),
-            layers.GlobalAveragePooling2D(),
-            layers.Dense(num_classes, activation="softmax"),
-        ],
-        name="gap_cnn",
-    )
-
-
-def residual_block(x, filters: int, strides: int = 1):
-    """Two 3x3 convolutions whose output is added to the block's input (the shortcut);
-    a 1x1 convolution reshapes the shortcut when the size or width changes."""
-    shortcut = x
-    y = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
-    y = batch_norm()(y)
-    y = layers.ReLU()(y)
-    y = layers.Conv2D(filters, 3, padding="same", use_bias=False)(y)
-    y = batch_norm()(y)
-    if strides != 1 or shortcut.shape[-1] != filters:
-        shortcut = layers.Conv2D(filters, 1, strides=strides, use_bias=False)(shortcut)
-        shortcut = batch_norm()(shortcut)
-    return layers.ReLU()(layers.Add()([y, shortcut]))
-
-
-def small_resnet(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.Model:
-    """A small ResNet: a stem, three residual blocks (28 -> 14 -> 7), global average pooling."""
-    inputs = keras.Input(shape=input_shape)
-    x = layers.Conv2D(16, 3, padding="same", use_bias=False)(inputs)
-    x = layers.ReLU()(batch_norm()(x))
-    x = residual_block(x, 16)
-    x = residual_block(x, 32, strides=2)
-    x = residual_block(x, 64, strides=2)
-    x = layers.GlobalAveragePooling2D()(x)
-    outputs = layers.Dense(num_classes, activation="softmax")(x)
-    return keras.Model(inputs, outputs, name="small_resnet")
-
-
-def inception_module(x, filters: int):
-    """Four parallel branches (1x1, 3x3, 5x5 convolutions and pooling), concatenated: the
-    network chooses which scale of pattern matters. 1x1 convolutions keep it cheap."""
-    branch1 = layers.Conv2D(filters, 1, padding="same", activation="relu")(x)
-    branch3 = layers.Conv2D(filters // 2, 1, padding="same", activation="relu")(x)
-    branch3 = layers.Conv2D(filters, 3, padding="same", activation="relu")(branch3)
-    branch5 = layers.Conv2D(filters // 4, 1, padding="same", activation="relu")(x)
-    branch5 = layers.Conv2D(filters // 2, 5, padding="same", activation="relu")(branch5)
-    pool = layers.MaxPooling2D(3, strides=1, padding="same")(x)
-    pool = layers.Conv2D(filters // 2, 1, padding="same", activation="relu")(pool)
-    return layers.Concatenate()([branch1, branch3, branch5, pool])
-
-
-def small_inception(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.Model:
-    """A stem convolution, two inception modules with pooling between, global average pooling."""
-    inputs = keras.Input(shape=input_shape)
-    x = layers.Conv2D(32, 3, activation="relu")(inputs)           # 26x26
-    x = layers.MaxPooling2D(2)(x)                                  # 13x13
-    x = inception_module(x, 32)
-    x = layers.MaxPooling2D(2)(x)                                  # 6x6
-    x = inception_module(x, 64)
-    x = layers.GlobalAveragePooling2D()(x)
-    outputs = layers.Dense(num_classes, activation="softmax")(x)
-    return keras.Model(inputs, outputs, name="small_inception")
-
-
-def separable_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.Model:
-    """The MobileNet idea: each 3x3 convolution split into a per-channel (depthwise) 3x3 and a
-    1x1 (pointwise) convolution that mixes channels: far fewer parameters and operations."""
-    return keras.Sequential(
-        [
-            keras.Input(shape=input_shape),
-            *conv_bn_relu(32, 3),
-            layers.MaxPooling2D(2),
-            layers.SeparableConv2D(64, 3, use_bias=False),
-            batch_norm(),
-            layers.ReLU(),
-            layers.MaxPooling2D(2),
-            layers.SeparableConv2D(128, 3, use_bias=False),
-            batch_norm(),
-            layers.ReLU(),
-            layers.GlobalAveragePooling2D(),
-            layers.Dense(num_classes, activation="softmax"),
-        ],
-        name="separable_cnn",
-    )
-
-
 def average_of(members: list[keras.Model], name: str = "ensemble") -> keras.Model:
     """One model whose prediction is the average of the members' predicted probabilities."""
     inputs = keras.Input(shape=members[0].input_shape[1:])
     outputs = layers.Average()([member(inputs) for member in members])
     return keras.Model(inputs, outputs, name=name)
-
-
-ARCHITECTURES = {
-    "article": article_cnn,
-    "batch norm": batchnorm_cnn,
-    "global avg pool": gap_cnn,
-    "small ResNet": small_resnet,
-    "inception-style": small_inception,
-    "depthwise separable": separable_cnn,
-}
 
 
 def flops_per_image(model: keras.Model) -> int:

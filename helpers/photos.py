@@ -96,11 +96,23 @@ def fetch_photo_assets(dest: str | Path = DATA_DIR) -> tuple[Path, Path]:
 def photo_datasets(folder: str | Path, image_size=(160, 160), batch_size: int = 32,
                    validation_split: float = 0.2, seed: int = 0):
     """Training and validation ``tf.data`` datasets of labelled photos from a folder with one
-    subfolder per class; returns ``(train, validation, class_names)``."""
+    subfolder per class; returns ``(train, validation, class_names)``.
+
+    The photos are decoded once and kept in memory as bytes (uint8: a quarter of float32's
+    size, about 280 MB for the 3,670 flowers at 160x160); the training photos are shuffled
+    anew every epoch."""
     import keras
+    import tensorflow as tf
 
     train, val = keras.utils.image_dataset_from_directory(
         folder, validation_split=validation_split, subset="both", seed=seed,
-        image_size=image_size, batch_size=batch_size, verbose=False,
+        image_size=image_size, batch_size=None, verbose=False,
     )
-    return train.cache().prefetch(2), val.cache().prefetch(2), train.class_names
+    class_names = train.class_names
+
+    def as_bytes(image, label):
+        return tf.cast(tf.round(image), tf.uint8), label
+
+    train = train.map(as_bytes).cache().shuffle(1000, seed=seed, reshuffle_each_iteration=True)
+    val = val.map(as_bytes).cache()
+    return train.batch(batch_size).prefetch(2), val.batch(batch_size).prefetch(2), class_names

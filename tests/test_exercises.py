@@ -211,8 +211,10 @@ def _residual(x, filters, skip=True):
     import keras
 
     L = keras.layers
-    y = L.ReLU()(L.BatchNormalization()(L.Conv2D(filters, 3, padding="same")(x)))
-    y = L.BatchNormalization()(L.Conv2D(filters, 3, padding="same")(y))
+    y = x
+    for kernel, width in [(1, filters // 4), (3, filters // 4)]:
+        y = L.Activation("relu")(L.BatchNormalization()(L.Conv2D(width, kernel, padding="same")(y)))
+    y = L.BatchNormalization()(L.Conv2D(filters, (1, 1))(y))
     return L.Activation("relu")(L.add([x, y]) if skip else y)
 
 
@@ -394,8 +396,9 @@ def test_the_code_checks_know_more_mistakes_and_more_right_variants():
     assert "a fraction" in verdict("05.3", 50)
 
     def no_last_relu(x, filters):
-        y = L.Conv2D(filters, 3, padding="same")(x)
-        y = L.Conv2D(filters, 3, padding="same")(L.ReLU()(L.BatchNormalization()(y)))
+        y = L.Conv2D(filters // 4, 1)(x)
+        y = L.Conv2D(filters // 4, 3, padding="same")(L.ReLU()(L.BatchNormalization()(y)))
+        y = L.Conv2D(filters, 1)(L.ReLU()(L.BatchNormalization()(y)))
         return L.Add()([x, L.BatchNormalization()(y)])
 
     assert "apply a ReLU after the addition" in verdict("07.4", no_last_relu)

@@ -14,7 +14,7 @@ from PIL import Image
 import nbformat
 
 from conftest import files_under
-from helpers import photos, plots, transfer
+from helpers import photos, plots, speed, training, transfer
 from helpers.commands import cli
 from helpers.paths import NOTEBOOK_DIR
 from helpers.errors import DatasetError, ModelError
@@ -52,7 +52,7 @@ def test_notebook_06_part_b_runs_its_steps_on_tiny_photos(photo_folder, monkeypa
     monkeypatch.setattr(transfer, "mobilenet_base", lambda weights: real_base(
         input_shape=(32, 32, 3), weights=weights))
     namespace = {"keras": keras, "np": np, "transfer": transfer, "photos": photos,
-                 "plots": plots, "PART_B": True, "weights_path": None,
+                 "plots": plots, "speed": speed, "training": training, "PART_B": True, "weights_path": None,
                  "flowers_dir": photo_folder, "PHOTO_EPOCHS": 1,
                  "pretrained_weights": transfer.conv_base().get_weights()}
     exec(definitions, namespace)

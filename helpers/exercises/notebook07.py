@@ -31,26 +31,28 @@ def _scaled_learning_rate(answer):
     })
 
 
-@exercise("07.4", "a residual block adds its input to what its convolutions compute.")
-def _residual_block(answer):
+@exercise("07.4", "a bottleneck block: 1x1 down, 3x3, 1x1 up, and the input added back.")
+def _bottleneck_block(answer):
     import keras
 
-    inputs = keras.Input((8, 8, 16))
-    outputs = answer(inputs, 16)
+    inputs = keras.Input((8, 8, 32))
+    outputs = answer(inputs, 32)
     if outputs is None:
         return "your function returned None: end it with `return` and the block's output."
     block = keras.Model(inputs, outputs)
-    if tuple(block.output_shape[1:]) != (8, 8, 16):
+    if tuple(block.output_shape[1:]) != (8, 8, 32):
         return (f"the block's output is shaped {block.output_shape[1:]}; with padding=\"same\" "
-                "and as many filters as inputs it keeps (8, 8, 16).")
+                "and a last 1x1 convolution back to `filters` it keeps (8, 8, 32).")
     from helpers.blocks import leaf_layers
 
     convs = [l for l in leaf_layers(block) if isinstance(l, keras.layers.Conv2D)]
-    if len(convs) != 2:
-        return f"it has {len(convs)} convolutions; the block has two 3x3 convolutions."
+    shapes = [(tuple(c.kernel_size), c.filters) for c in convs]
+    if shapes != [((1, 1), 8), ((3, 3), 8), ((1, 1), 32)]:
+        return (f"its convolutions are {[f'{k[0]}x{k[1]} to {f}' for k, f in shapes]}; the block "
+                "has 1x1 to filters // 4, 3x3 to filters // 4, then 1x1 back to filters.")
     for conv in convs:  # with the convolutions silenced, only the shortcut is left
         conv.set_weights([np.zeros_like(w) for w in conv.get_weights()])
-    x = np.random.default_rng(0).normal(size=(2, 8, 8, 16)).astype(np.float32)
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 32)).astype(np.float32)
     out = np.asarray(block(x, training=False))
     if np.allclose(out, 0, atol=1e-6):
         return "without its convolutions the block outputs zeros: add the block's input to the " \
@@ -87,11 +89,12 @@ def _gap_head_model(answer):
 # run each checked exercise with its own (code that defines the answer).
 SOLUTIONS = {
     "07.4": """\
-def residual_block(x, filters):
-    y = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-    y = keras.layers.BatchNormalization()(y)
-    y = keras.layers.ReLU()(y)
-    y = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(y)
+def bottleneck_block(x, filters):
+    y = keras.layers.Conv2D(filters // 4, 1, use_bias=False)(x)
+    y = keras.layers.ReLU()(keras.layers.BatchNormalization()(y))
+    y = keras.layers.Conv2D(filters // 4, 3, padding="same", use_bias=False)(y)
+    y = keras.layers.ReLU()(keras.layers.BatchNormalization()(y))
+    y = keras.layers.Conv2D(filters, 1, use_bias=False)(y)
     y = keras.layers.BatchNormalization()(y)
     return keras.layers.ReLU()(keras.layers.Add()([x, y]))""",
     "07.5": """\
@@ -111,7 +114,7 @@ def deeper_resnet():
     inputs = keras.Input((28, 28, 1))
     x = L.ReLU()(blocks.batch_norm()(L.Conv2D(16, 3, padding="same", use_bias=False)(inputs)))
     for filters, strides in [(16, 1), (16, 1), (32, 2), (32, 1), (64, 2), (64, 1)]:
-        x = architectures.residual_block(x, filters, strides)
+        x = residual_block(x, filters, strides)
     x = L.GlobalAveragePooling2D()(x)
     return keras.Model(inputs, L.Dense(10, activation="softmax")(x))
 
@@ -159,7 +162,7 @@ HINTS = {
     "07.1": 'Depthwise: one 3x3 filter per input channel. Pointwise: a 1x1 convolution from 32 to 96 channels.',
     "07.2": '64 inputs, 10 outputs, and one bias per output.',
     "07.3": 'The batch ratio is 256 / 32; multiply the rate by its square root.',
-    "07.4": 'Keep `x` aside; compute `y` from it (convolution, batch norm, ReLU, convolution, batch norm); return `keras.layers.ReLU()(keras.layers.Add()([x, y]))`.',
+    "07.4": 'Start from `residual_block` in the section on residual connections: the same shape of code (keep `x` aside, compute `y`, add, ReLU), with three convolutions whose kernel sizes and widths the question gives.',
     "07.5": 'One Keras layer averages each feature map to a single number (the section on global average pooling names it); one Dense layer with a softmax does the rest.',
 }
 
