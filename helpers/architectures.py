@@ -1,6 +1,7 @@
-"""The networks the recipes train (the beginner article's CNN, with batch normalisation,
-wider, or strided), an ensemble that averages networks, and their arithmetic per image.
-Notebook 07 builds the other architectures it compares in the open."""
+"""The course's networks that more than one place uses: the beginner article's CNN, its
+strided, wider and batch-normalised versions, an ensemble that averages networks, and
+their arithmetic per image. Notebook 07 builds the other architectures it compares in the
+open."""
 from __future__ import annotations
 
 import keras
@@ -73,8 +74,8 @@ def wide_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES,
     )
 
 
-# --------------------------------------------------------------------------- architectures
-# Notebook 07 compares these with the article's CNN. Each is small enough to train on a CPU.
+# --------------------------------------------------------------------------- batch norm
+# The article's CNN with batch norm: notebook 07's second network and its "training faster" steps.
 
 
 def batchnorm_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.Model:

@@ -1,10 +1,9 @@
 """Judging a trained classifier: per-class scores (scikit-learn's), the most confused pair,
-the most confident mistakes, and the convolution layers to look inside."""
+and the most confident mistakes."""
 from __future__ import annotations
 
 import keras
 import numpy as np
-from keras import layers
 from sklearn import metrics
 
 
@@ -39,11 +38,3 @@ def most_confident_mistakes(probabilities: np.ndarray, y_true, k: int = 12) -> n
     wrong = np.flatnonzero(predicted != np.asarray(y_true))
     confidence = probabilities[wrong, predicted[wrong]]
     return wrong[np.argsort(-confidence)][:k]
-
-
-# --------------------------------------------------------------------------- looking inside
-
-
-def conv_layers(model: keras.Model) -> list:
-    """The model's Conv2D layers, in order."""
-    return [layer for layer in model.layers if isinstance(layer, layers.Conv2D)]

@@ -148,7 +148,7 @@ def measured_times() -> dict:
 def measured(step: str) -> tuple[float, str]:
     """A long step's measured cost in reference epochs, and what measured it."""
     times = measured_times()
-    return times["steps"][step], times["measured_by"]
+    return times["steps"][step], times.get("steps_measured_on", {}).get(step, times["measured_by"])
 
 
 def duration(seconds: float) -> str:

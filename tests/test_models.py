@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import architectures, blocks, evaluation, export, recipes, training
+from helpers import architectures, blocks, export, recipes, training
 from helpers.errors import ModelError, UsageError
 
 L = keras.layers
@@ -20,7 +20,7 @@ def test_article_cnn_has_the_articles_shape_and_parameter_count():
     model = architectures.article_cnn()
     assert model.output_shape == (None, 10)
     assert model.count_params() == 93_322
-    assert [layer.output.shape[1:] for layer in evaluation.conv_layers(model)] == [
+    assert [layer.output.shape[1:] for layer in model.layers if isinstance(layer, L.Conv2D)] == [
         (26, 26, 32), (11, 11, 64), (3, 3, 64)]
 
 

@@ -42,25 +42,29 @@ def _invert(answer):
 def _crop(answer):
     ink = np.zeros((12, 10), np.float32)
     ink[3:8, 2:6] = 0.9
-    ink[8, 6] = 0.5                      # a faint corner: still ink (above 0.3)
     ink[0, 9] = 0.2                      # paper noise, below 0.3
-    expected = ink[3:9, 2:7]
-    cropped = answer(ink)
+    cropped = answer(ink.copy())
     if cropped is None:
         return "crop_to_ink returned None: end it with `return` and the cropped image."
     cropped = np.asarray(cropped)
-    if cropped.shape == (5, 4):
-        return ("it cuts off the last inked row and column: a slice ends before its stop, "
-                "so stop at the last index + 1.")
-    if cropped.shape == (9, 8):
-        return "it keeps the paper noise at 0.2: count as ink only the pixels above 0.3."
-    if cropped.shape == (5, 6):
-        return "rows and columns are swapped: .any(axis=1) says which rows hold ink."
     if cropped.dtype == bool:
         return "it returns the mask: return the image's values inside the box."
+    if cropped.shape == (4, 3):
+        return ("it cuts off the last inked row and column: a slice ends before its stop, "
+                "so stop at the last index + 1.")
+    if cropped.shape == (8, 8):
+        return "it keeps the paper noise at 0.2: count as ink only the pixels above 0.3."
+    if cropped.shape == (4, 5):
+        return "rows and columns are swapped: .any(axis=1) says which rows hold ink."
     if cropped.shape == ink.shape:
         return "it returns the whole image: keep only the rows and columns with ink above 0.3."
-    return same_array(cropped, expected, "crop_to_ink(ink)")
+    problem = same_array(cropped, ink[3:8, 2:6], "crop_to_ink(ink)")
+    if problem:
+        return problem
+    ink[8, 6] = 0.4                      # a faint stroke's end: still ink
+    if np.asarray(answer(ink.copy())).shape != (6, 5):
+        return "a faint pixel at 0.4 is left out: everything above 0.3 is ink."
+    return None
 
 
 # The worked answers: `solution(key)` shows one, and `cnn-course run` and the tests

@@ -63,7 +63,8 @@ def _mixed_cnn(answer):
         return ("its weights are 16-bit: a mixed policy (\"mixed_bfloat16\") keeps them in "
                 "float32 and computes in bfloat16.")
     if any(l.compute_dtype != "bfloat16" for l in convs):
-        return "its convolution computes in float32: make it with the \"mixed_bfloat16\" policy."
+        return (f"its convolution computes in {convs[0].compute_dtype}: make it with the "
+                "\"mixed_bfloat16\" policy.")
     probabilities = model(np.zeros((2, 28, 28, 1), np.float32))
     if tuple(probabilities.shape) != (2, 10):
         return f"its output is shaped {tuple(probabilities.shape[1:])}; the ten digits' probabilities are (10,)."
@@ -86,9 +87,16 @@ def _in_scope(answer, strategy):
     if not all(made_here):
         return ("its weights were made outside the strategy: build the model inside "
                 "`with strategy.scope():`, where variables are mirrored on every replica.")
-    if not model.compiled or not strategy.extended.variable_created_in_scope(
-            model.optimizer.iterations.value):
-        return "compile it inside the same `with strategy.scope():` block: the optimizer has variables too."
+    if not model.compiled:
+        return "compile it, inside the same `with strategy.scope():` block."
+    if not strategy.extended.variable_created_in_scope(model.optimizer.iterations.value):
+        return ("its optimizer was made outside the strategy: make it (and compile) inside the "
+                "same `with strategy.scope():` block, since it has variables too.")
+    if not isinstance(model.optimizer, keras.optimizers.Adam):
+        return f"it compiles with {type(model.optimizer).__name__}; the question asks for Adam."
+    if str(getattr(model.loss, "name", model.loss)) != "sparse_categorical_crossentropy":
+        return ("the labels are digits 0-9, not one-hot vectors: compile with "
+                "loss=\"sparse_categorical_crossentropy\".")
     return None
 
 
