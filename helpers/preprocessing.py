@@ -19,6 +19,7 @@ from helpers.pictures import MIN_INK_CONTRAST, describe, load_grey, load_grey_an
 DIGIT_BOX = 20            # MNIST: the longer side of the digit, in pixels
 CANVAS = 28               # MNIST: the image size
 PAPER_VARIATION = 0.08    # a border varying more than this is uneven lighting, to be flattened
+PAPER_SIDE = 256          # the paper's lighting is estimated on at most this many pixels a side
 # MNIST's stroke widths in pixels of 28x28 (mnist_stroke_widths; a test measures them):
 MNIST_STROKE = 2.2        # the median
 THIN_STROKE = 1.6         # thinner than MNIST's thinnest tenth: thickened to MNIST_STROKE
@@ -69,13 +70,24 @@ def _dark_ink_on_light(grey: np.ndarray, border: np.ndarray) -> bool:
     return darker_than_border > lighter_than_border
 
 
-def paper_level(ink: np.ndarray) -> np.ndarray:
+def paper_level(ink: np.ndarray, largest: int = PAPER_SIDE) -> np.ndarray:
     """The paper's own darkness under uneven light (in ink units: 0 white paper), estimated
     where there is no ink: an erosion half the picture wide removes every stroke narrower than
     that, then a reconstruction by dilation (under the picture) restores the lighting's shapes,
-    shadows included, up to the picture's edges."""
+    shadows included, up to the picture's edges. Lighting varies slowly, so a large picture
+    is estimated at ``largest`` pixels and the estimate enlarged back."""
+    height, width = ink.shape
+    scale = max(height, width) / largest
+    if scale > 1:
+        small = _resized(ink, max(1, round(width / scale)), max(1, round(height / scale)),
+                         Image.Resampling.BOX)
+        return _resized(paper_level(small, largest), width, height, Image.Resampling.BILINEAR)
     window = max(3, min(ink.shape) // 2)
     return reconstruction(ndimage.grey_erosion(ink, size=(window, window)), ink, method="dilation")
+
+
+def _resized(image: np.ndarray, width: int, height: int, method) -> np.ndarray:
+    return np.asarray(Image.fromarray(image.astype(np.float32), mode="F").resize((width, height), method))
 
 
 def crop_to_ink(ink: np.ndarray, name: str = "<image>") -> np.ndarray:
