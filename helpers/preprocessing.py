@@ -87,6 +87,7 @@ def paper_level(ink: np.ndarray, largest: int = PAPER_SIDE) -> np.ndarray:
 
 
 def _resized(image: np.ndarray, width: int, height: int, method) -> np.ndarray:
+    """``image`` (2-D floats) resized to ``width`` x ``height`` with Pillow's ``method``."""
     return np.asarray(Image.fromarray(image.astype(np.float32), mode="F").resize((width, height), method))
 
 
@@ -154,10 +155,9 @@ def scale_to_box(ink: np.ndarray, box: int = DIGIT_BOX) -> np.ndarray:
     """Resize so the longer side is ``box`` pixels, keeping the aspect ratio (anti-aliased)."""
     height, width = ink.shape
     factor = box / max(height, width)
-    size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    resized = Image.fromarray(ink.astype(np.float32), mode="F").resize(
-        size, Image.Resampling.LANCZOS)
-    return np.clip(np.asarray(resized), 0, 1)
+    resized = _resized(ink, max(1, round(width * factor)), max(1, round(height * factor)),
+                       Image.Resampling.LANCZOS)
+    return np.clip(resized, 0, 1)
 
 
 def centre_by_mass(digit: np.ndarray, canvas: int = CANVAS) -> np.ndarray:
