@@ -14,7 +14,7 @@ def batch_norm() -> keras.Layer:
 
     Prediction uses running averages of each channel's mean and variance. With Keras'
     default momentum (0.99) they lag hundreds of steps behind the weights, and a model
-    trained for a few epochs can predict worse than it trained (notebook 07's exercise 8).
+    trained for a few epochs can predict worse than it trained (notebook 07's exercise 7).
     """
     return layers.BatchNormalization(momentum=BN_MOMENTUM)
 

@@ -42,34 +42,30 @@ CASES = {
     "02.1": ({}, lambda x, size=2: _pool(x, size, np.mean), lambda x, size=2: _pool(x, size, np.max)),
     "02.2": ({}, 93_834, 93_802),
     "02.3": ({}, 20, 18),
-    "02.4": ({}, 4.0, 0.75),
     "03.1": ({"images": 54_000, "batch_size": 32}, 1688, 1687),
-    "03.2": ({}, -math.log(0.25), math.log10(4)),
     "03.3": ({}, lambda step, total: 1e-3 * 0.5 * (1 + math.cos(math.pi * step / total)),
              lambda step, total: 1e-3 * 0.5 * (1 + math.cos(math.pi * step / 1000))),  # fixed total
-    "04.1": ({}, 40 / 45, 40 / 50),
-    "04.2": ({}, 0.000999, 0.999),
     "04.3": ({}, (None, 5, 5, 64), (11, 11, 64)),
-    "05.1": ({}, 0.0278, 10),
-    "05.2": ({}, 2.8, 0.1),
-    "05.3": ({}, 0.5, 0.05),
+    "05.1": ({}, 0.5, 0.05),
     "06.1": ({}, 1290, 1280),
     "06.2": ({"model": None}, None, None),  # filled in by the test: needs a real model
     "07.1": ({}, 3_360, 27_648),
-    "07.2": ({}, 650, 640),
-    "07.3": ({}, 0.001 * 8 ** 0.5, 0.008),
     "08.1": ({}, 0.1, 0.2),
     "08.2": ({}, None, None),  # filled in by the test: computed from the example image
     "08.3": ({}, lambda x: 1 - x, lambda x: 255 - x),
     "09.1": ({}, (128, 0.002), (128, 0.004)),
     "09.2": ({}, (0.2, 0.5), (0.4, 1.0)),
     # code a learner writes: a correct variant unlike the worked answer, and a typical mistake
+    "03.2": ({}, lambda p, y: _cross_entropy(p, y), lambda p, y: _cross_entropy(p, y, log=np.log10)),
     "03.4": ({}, lambda: _functional_small_cnn(), lambda: _small_cnn(softmax=False)),
     "03.5": ({}, lambda *a: _train_briefly(*a), lambda *a: _train_briefly(*a, validate=False)),
-    "05.4": ({}, lambda: _augmentation(), lambda: _augmentation(flip=True)),
-    "05.5": ({}, lambda *a: _pipeline(*a), lambda *a: _pipeline(*a, shuffle=False)),
-    "07.4": ({}, lambda x, f: _residual(x, f), lambda x, f: _residual(x, f, skip=False)),
-    "07.5": ({}, lambda x: _gap_head(x), lambda x: _gap_head(x, flatten=True)),
+    "05.2": ({}, lambda: _augmentation(), lambda: _augmentation(flip=True)),
+    "05.3": ({}, lambda *a: _pipeline(*a), lambda *a: _pipeline(*a, shuffle=False)),
+    "07.2": ({}, lambda batch_size: _adam(batch_size), lambda batch_size: _adam(batch_size, linear=True)),
+    "07.3": ({}, lambda x, f: _residual(x, f), lambda x, f: _residual(x, f, skip=False)),
+    "07.4": ({}, lambda x: _gap_head(x), lambda x: _gap_head(x, flatten=True)),
+    "04.1": ({}, lambda m: _precision(m), lambda m: _precision(m, axis=1)),
+    "04.2": ({}, lambda s, k: _probability_gradient(s, k), lambda s, k: _probability_gradient(s, k, log=True)),
     "04.4": ({}, lambda model, layer: _layer_model(model, layer),
              lambda model, layer: _layer_model(model, layer, end=model.outputs[0])),
     "04.5": ({}, lambda maps, grads: _grad_cam(maps, grads), lambda maps, grads: _grad_cam(maps, grads, relu=False)),
@@ -79,6 +75,33 @@ CASES = {
     "09.3": ({}, lambda: _mixed(), lambda: _mixed(last="mixed_bfloat16")),
     "09.4": ({"strategy": None}, None, None),  # filled in by the test: needs a strategy
 }
+
+
+def _precision(matrix, axis=0):
+    return [matrix[c, c] / matrix.sum(axis=axis)[c] for c in range(len(matrix))]
+
+
+def _probability_gradient(scores, k, log=False):
+    import keras
+    import tensorflow as tf
+
+    scores = tf.Variable(scores)                 # a variable is watched without being told
+    with tf.GradientTape() as tape:
+        probabilities = keras.ops.softmax(scores)
+        value = tf.math.log(probabilities[k]) if log else probabilities[k]
+    return tape.gradient(value, scores).numpy()[k]
+
+
+def _cross_entropy(probabilities, labels, log=np.log):
+    one_hot = np.eye(probabilities.shape[1])[labels]
+    return -(one_hot * log(probabilities)).sum(axis=1).mean()
+
+
+def _adam(batch_size, linear=False):
+    import keras
+
+    ratio = batch_size / 32
+    return keras.optimizers.Adam(1e-3 * (ratio if linear else math.sqrt(batch_size) / math.sqrt(32)))
 
 
 def _layer_model(model, layer, end=None):
@@ -229,20 +252,19 @@ def _gap_head(x, flatten=False):
 ADVICE = {
     "01.1": "float32 takes 4 bytes per pixel", "01.2": "measure the guess on the validation set",
     "01.3": "convert to float32", "02.1": "differs by up to", "02.2": "also has a bias",
-    "02.3": "the first kernel is now 5x5", "02.4": "0.75 is the share that is dropped",
+    "02.3": "the first kernel is now 5x5",
     "03.1": "round up", "03.2": "Keras uses the natural logarithm",
     "03.3": "cosine_learning_rate(step, 400) at steps 0-400 differs",
-    "04.1": "that is recall", "04.2": "p(1 - p)", "04.3": "the pooling after it halves it",
-    "05.1": "not degrees", "05.2": "a fraction of 28 pixels",
-    "05.3": "the errors went from 10% to 5%", "06.1": "also has a bias",
+    "04.1": "that is recall", "04.2": "gradient of the log-probability", "04.3": "the pooling after it halves it",
+    "05.1": "the errors went from 10% to 5%", "06.1": "also has a bias",
     "06.2": "moving mean and variance are weights too",
-    "07.1": "an ordinary 3x3 convolution", "07.2": "also has a bias",
-    "07.3": "that is the linear rule", "08.1": "the longer side decides",
+    "07.1": "an ordinary 3x3 convolution",
+    "07.2": "that is the linear rule", "08.1": "the longer side decides",
     "08.2": "give (row, column)", "08.3": "differs by up to 254",
     "09.1": "that is the linear rule", "09.2": "divides by the global batch",
-    "03.4": 'activation="softmax"', "03.5": "pass validation_data", "05.4": "no flips",
-    "05.5": "the order is the same every epoch", "07.4": "outputs zeros",
-    "07.5": "flattens the maps", "04.4": "end the model at layer.output",
+    "03.4": 'activation="softmax"', "03.5": "pass validation_data", "05.2": "no flips",
+    "05.3": "the order is the same every epoch", "07.3": "outputs zeros",
+    "07.4": "flattens the maps", "04.4": "end the model at layer.output",
     "04.5": "keep only the positive part", "06.3": "freeze it with base.trainable = False",
     "06.4": "a batch-norm layer trains", "08.4": "cuts off the last inked row and column",
     "09.3": "probabilities come out in bfloat16", "09.4": "made outside the strategy",
@@ -271,8 +293,8 @@ def test_every_exercise_has_a_case_and_each_notebook_three():
         assert sum(key.startswith(number + ".") for key in EXERCISES) >= 3, number
 
 
-CODE = ["01.3", "02.1", "03.3", "03.4", "03.5", "04.4", "04.5", "05.4", "05.5", "06.3", "06.4",
-        "07.4", "07.5", "08.3", "08.4", "09.3", "09.4"]   # checked exercises that write code
+CODE = ["01.3", "02.1", "03.2", "03.3", "03.4", "03.5", "04.1", "04.2", "04.4", "04.5", "05.2", "05.3", "06.3", "06.4",
+        "07.2", "07.3", "07.4", "08.3", "08.4", "09.3", "09.4"]   # checked exercises that write code
 
 
 def test_each_notebook_from_03_has_two_code_writing_exercises():
@@ -392,11 +414,11 @@ def test_the_code_checks_know_more_mistakes_and_more_right_variants():
     def repeated(x, y, batch_size):   # a common habit from tutorials: it would never end
         return tf.data.Dataset.from_tensor_slices((x, y)).shuffle(100).batch(batch_size).repeat()
 
-    assert "no .repeat()" in verdict("05.5", repeated)
-    rotation = 0.0278   # exercise 05.1's answer, rounded
-    assert verdict("05.4", lambda: keras.Sequential([
+    assert "no .repeat()" in verdict("05.3", repeated)
+    rotation = 0.0278   # 10 degrees as a fraction of a turn, rounded
+    assert verdict("05.2", lambda: keras.Sequential([
         L.RandomRotation(rotation), L.RandomTranslation(0.1, 0.1), L.RandomZoom(0.1)])) is None
-    assert "a fraction" in verdict("05.3", 50)
+    assert "a fraction" in verdict("05.1", 50)
 
     def no_last_relu(x, filters):
         y = L.Conv2D(filters // 4, 1)(x)
@@ -404,4 +426,4 @@ def test_the_code_checks_know_more_mistakes_and_more_right_variants():
         y = L.Conv2D(filters, 1)(L.ReLU()(L.BatchNormalization()(y)))
         return L.Add()([x, L.BatchNormalization()(y)])
 
-    assert "apply a ReLU after the addition" in verdict("07.4", no_last_relu)
+    assert "apply a ReLU after the addition" in verdict("07.3", no_last_relu)

@@ -36,17 +36,6 @@ def _receptive_field_5x5(answer):
     })
 
 
-@exercise("02.4", "inverted dropout scales the kept values by 1 / (1 - rate) in training.")
-def _dropout_scale(answer):
-    return answer_near(answer, 1 / (1 - 0.75), wrong={
-        0.75: "0.75 is the share that is dropped; the kept values are scaled up, so that the "
-              "layer's average output stays the same.",
-        0.25: "0.25 is the share that is kept; the kept values are divided by it.",
-        2.0: "that is the factor for a rate of 0.5; this layer drops 75%.",
-        1.0: "that is inference time; in training the kept values are scaled up.",
-    })
-
-
 # The worked answers: `solution(key)` shows one, and `cnn-course run` and the tests
 # run each checked exercise with its own (code that defines the answer).
 SOLUTIONS = {
@@ -63,7 +52,16 @@ parameters_5x5 = total_params - (3 * 3 * 1 + 1) * 32 + (5 * 5 * 1 + 1) * 32""",
     "02.3": """\
 field_5x5 = receptive_fields([("conv 5x5", 5, 1)] + article_geometry[1:])[-1][1]""",
     "02.4": """\
-kept_scale = 1 / (1 - 0.75)""",
+```python
+dropped = keras.layers.Dropout(0.75, seed=0)
+ones = keras.ops.convert_to_numpy(dropped(np.ones((1, 100_000), np.float32), training=True))
+print(f"{np.mean(ones == 0):.1%} set to zero, the others {ones.max():.1f}, mean {ones.mean():.3f}")
+```
+The kept values are multiplied by 1 / (1 - 0.75) = 4: a quarter of them survive, so each
+must count four times for the layer's average output to stay 1. The run shows about 75%
+zeros, the others 4.0, and a mean close to 1. At prediction time the layer passes the
+values through unchanged, so the next layer sees the same average in training and at
+prediction.""",
     "02.5": """\
 ```python
 diagonal = np.array([[-1, -1, 2], [-1, 2, -1], [2, -1, -1]], np.float32)[:, :, None, None]
@@ -85,7 +83,6 @@ HINTS = {
     "02.1": 'Crop to a multiple of `size`, then reshape (H, W, C) to (H/size, size, W/size, size, C) and take the mean over axes 1 and 3.',
     "02.2": "Only the first layer's parameters change: (kernel height x width x input channels + 1) x filters. Does the flattened size change too? Follow 28 through the layers.",
     "02.3": "Replace the first entry of `article_geometry` by a 5x5 convolution and pass the list to `receptive_fields`; the last row's field is the answer.",
-    "02.4": 'The kept share is 1 - 0.75; the kept values are divided by it so the mean output stays the same.',
 }
 
 answers(SOLUTIONS, HINTS)

@@ -15,12 +15,32 @@ def _updates_per_epoch(answer, images, batch_size):
     })
 
 
-@exercise("03.2", "cross-entropy is -ln(probability of the right digit).")
+@exercise("03.2", "cross-entropy is the mean of -ln(probability of the right digit).")
 def _cross_entropy(answer):
-    return answer_near(answer, -math.log(0.25), wrong={
-        -math.log10(0.25): "that is log base 10; Keras uses the natural logarithm.",
-        0.25: "that is the probability itself; the loss is its negative logarithm.",
-        0.75: "that is 1 - p; the loss is -ln(p).",
+    import keras
+
+    rng = np.random.default_rng(2)
+    scores = rng.normal(size=(8, 10)) * 2
+    probabilities = (np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)).astype(np.float32)
+    labels = rng.integers(0, 10, size=8)
+    labels[0] = int(np.argmin(probabilities[0]))        # at least one confident mistake
+    expected = float(keras.losses.SparseCategoricalCrossentropy()(labels, probabilities))
+    theirs = answer(probabilities, labels)
+    if theirs is None:
+        return "cross_entropy returned None: end your function with `return` and the loss."
+    if np.ndim(theirs) == 1:
+        return "that is one loss per image; return their mean, one number."
+    right = probabilities[np.arange(8), labels]
+    return answer_near(theirs, expected, rel=1e-4, wrong={
+        float(np.mean(-np.log10(right))): "that is log base 10; Keras uses the natural logarithm.",
+        float(np.sum(-np.log(right))): "that is the sum over the images; Keras averages them.",
+        float(np.mean(np.log(right))): "the logarithm of a probability is negative: the loss is "
+                                       "minus it.",
+        float(np.mean(-np.log(probabilities.max(axis=1)))):
+            "that uses the most probable digit; the loss takes the probability of the right one, "
+            "probabilities[i, labels[i]].",
+        float(np.mean(-np.log(probabilities))): "only the right digit's probability counts: "
+                                                "pick probabilities[i, labels[i]] for each image.",
     })
 
 
@@ -139,7 +159,9 @@ def train_briefly(model, x, y, x_val, y_val):
     "03.1": """\
 updates_per_epoch = int(np.ceil(len(x_fit) / 128))   # the last, smaller batch counts too""",
     "03.2": """\
-loss_at_quarter = -np.log(0.25)""",
+def cross_entropy(probabilities, labels):
+    right = probabilities[np.arange(len(labels)), labels]
+    return np.mean(-np.log(right))""",
     "03.3": '''\
 def cosine_learning_rate(step, total_steps, initial=1e-3):
     """The cosine-decay learning rate at a step."""
@@ -179,7 +201,7 @@ how data augmentation buys more of it for free.""",
 
 HINTS = {
     "03.1": 'One update per batch, and the last, smaller batch counts too: round up.',
-    "03.2": "The loss is minus the natural logarithm of the right digit's probability: `-np.log(p)`.",
+    "03.2": "Pick each image's probability of its right digit with `probabilities[np.arange(len(labels)), labels]`, then take the mean of minus its natural logarithm (`np.log`).",
     "03.3": 'np.cos runs from 1 to -1 as its angle goes from 0 to pi: map the step onto that angle, then shift and scale the result to run from 1 to 0, times the initial rate.',
     "03.4": "Start from the article's network above and change the filters to 16, 32 and 32; keep the default padding, and the softmax at the end.",
     "03.5": '`model.compile(optimizer=..., loss=..., metrics=[...])`, then `return model.fit(..., validation_data=(x_val, y_val))`; integer labels take "sparse_categorical_crossentropy".',

@@ -8,26 +8,45 @@ import numpy as np
 from helpers.checking import answers, answer_near, exercise, same_array
 
 
-EXAMPLE_CONFUSION = np.array([[50, 2, 0], [5, 40, 5], [0, 3, 45]])  # rows: true class
-
-
 @exercise("04.1", "precision divides by the column (everything predicted as the class).")
 def _precision(answer):
-    column = EXAMPLE_CONFUSION[:, 1]
-    return answer_near(answer, column[1] / column.sum(), wrong={
-        40 / 50: "that is recall (divided by the row, the true 1s); precision divides by the "
-                 "column, everything predicted as 1.",
-    })
+    from sklearn import metrics
+
+    rng = np.random.default_rng(4)
+    truth = rng.integers(0, 4, size=200)
+    predicted = np.where(rng.random(200) < 0.7, truth, rng.integers(0, 4, size=200))
+    matrix = metrics.confusion_matrix(truth, predicted)
+    expected = metrics.precision_score(truth, predicted, average=None)
+    theirs = answer(matrix.copy())
+    if np.ndim(theirs) == 0 and theirs is not None:
+        return "that is one number; return one precision per class, an array."
+    recall = metrics.recall_score(truth, predicted, average=None)
+    if theirs is not None and np.shape(theirs) == recall.shape and np.allclose(theirs, recall):
+        return "that is recall (divided by each row, the true members of the class); " \
+               "precision divides by the column, everything predicted as the class."
+    return same_array(theirs, expected, "your precision on a 4-class confusion matrix", atol=1e-6)
 
 
-@exercise("04.2", "a softmax probability near 1 has a gradient near 0: saliency uses logits.")
-def _softmax_gradient(answer):
-    p = 0.999
-    return answer_near(answer, p * (1 - p), rel=1e-2, wrong={
-        p: "that is the probability itself; its derivative with respect to its own score is "
-           "p(1 - p).",
-        1.0: "the derivative of the score itself is 1; the probability's is p(1 - p).",
-    })
+@exercise("04.2", "a softmax probability near 1 has a gradient near 0: saliency uses scores.")
+def _probability_gradient(answer):
+    for scores, k in ((np.array([1.0, 0.5, -0.5], np.float32), 1),
+                      (np.log(np.array([0.999, 0.0005, 0.0005], np.float32)), 0)):  # 99.9% sure
+        p = float(np.exp(scores[k]) / np.exp(scores).sum())
+        theirs = answer(scores, k)
+        if theirs is None:
+            return ("the gradient is None: a constant is not recorded unless the tape is told, "
+                    "`tape.watch(scores)`; or the function does not return it.")
+        if np.size(theirs) == len(scores):
+            return "that is the gradient with respect to every score; return element k."
+        problem = answer_near(np.asarray(theirs).item(), p * (1 - p), rel=1e-3, wrong={
+            1.0: "that is the score's own derivative; take the gradient of the probability, "
+                 "softmax(scores)[k].",
+            1 - p: "that is the gradient of the log-probability; take the probability's own.",
+            p: "that is the probability itself; return its gradient.",
+        })
+        if problem:
+            return f"for scores {scores.tolist()} and k={k}: {problem}"
+    return None
 
 
 @exercise("04.3", "a 3x3 valid convolution takes 2 pixels, pooling halves (rounding down).")
@@ -112,11 +131,15 @@ def _grad_cam(answer):
 # run each checked exercise with its own (code that defines the answer).
 SOLUTIONS = {
     "04.1": """\
-matrix_3 = np.array([[50, 2, 0], [5, 40, 5], [0, 3, 45]])
-precision_of_1 = matrix_3[1, 1] / matrix_3[:, 1].sum()    # right 1s / everything predicted as 1""",
+def precision_per_class(matrix):
+    return np.diag(matrix) / matrix.sum(axis=0)   # right predictions / everything predicted as the class""",
     "04.2": """\
-p = 0.999
-probability_gradient = p * (1 - p)""",
+def probability_gradient(scores, k):
+    scores = tf.constant(scores)
+    with tf.GradientTape() as tape:
+        tape.watch(scores)                        # a constant is recorded only when watched
+        probability = tf.nn.softmax(scores)[k]
+    return float(tape.gradient(probability, scores)[k])""",
     "04.3": """\
 second_pool_shape = (5, 5, 64)   # 28 -conv-> 26 -pool-> 13 -conv-> 11 -pool-> 5, 64 filters""",
     "04.4": """\
@@ -167,8 +190,8 @@ agree?""",
 }
 
 HINTS = {
-    "04.1": 'Precision of class 1: of everything predicted as 1 (the column), the share that really is 1.',
-    "04.2": 'Put p = 0.999 into p(1 - p).',
+    "04.1": 'Precision of a class: of everything predicted as it (its column), the share that really is it (the diagonal). `np.diag(matrix)` and `matrix.sum(axis=0)` give both for every class at once.',
+    "04.2": 'As in the saliency cell: convert the scores with `tf.constant`, `tape.watch` them, compute `tf.nn.softmax(scores)[k]` inside the `with` block, then `tape.gradient(probability, scores)[k]`.',
     "04.4": 'The feature-map cell builds the same kind of model for every convolution at once; here the output is one layer\'s.',
     "04.5": 'Steps 3 and 4 of the Grad-CAM cell, with NumPy in place of tf: `mean` and `sum` take `axis=` (and `keepdims=True` keeps a weight per channel that multiplies the maps), and `np.maximum(x, 0)` is a ReLU.',
     "04.3": "Follow a 28x28 image: a 3x3 convolution without padding takes 2 pixels off, a 2x2 pooling halves (rounding down); the channels are the last convolution's filters.",

@@ -6,20 +6,7 @@ import numpy as np
 from helpers.checking import answers, answer_near, exercise
 
 
-@exercise("05.1", "Keras' RandomRotation takes a fraction of a full turn.")
-def _rotation_factor(answer):
-    return answer_near(answer, 10 / 360, wrong={
-        10: "RandomRotation's factor is a fraction of a full circle (360°), not degrees.",
-        0.1: "that is 36°; the factor is a fraction of a full circle.",
-    })
-
-
-@exercise("05.2", "a translation factor is a fraction of the image's height or width.")
-def _shift_pixels(answer):
-    return answer_near(answer, 2.8, wrong={0.1: "the factor is a fraction of 28 pixels: convert it."})
-
-
-@exercise("05.3", "'errors removed' compares error rates, not accuracies.")
+@exercise("05.1", "'errors removed' compares error rates, not accuracies.")
 def _errors_removed(answer):
     return answer_near(answer, 0.5, wrong={
         50: "give it as a fraction (0.5), not a percentage.",
@@ -34,7 +21,7 @@ def _digits(count=16):
     return images
 
 
-@exercise("05.4", "small rotations, shifts and zooms: new digits that are still digits.")
+@exercise("05.2", "small rotations, shifts and zooms: new digits that are still digits.")
 def _digit_augmentation(answer):
     import keras
 
@@ -69,7 +56,7 @@ def _digit_augmentation(answer):
     return None
 
 
-@exercise("05.5", "a tf.data pipeline that shuffles each epoch, batches and prefetches.")
+@exercise("05.3", "a tf.data pipeline that shuffles each epoch, batches and prefetches.")
 def _training_pipeline(answer):
     import tensorflow as tf
 
@@ -101,14 +88,14 @@ def _training_pipeline(answer):
 # The worked answers: `solution(key)` shows one, and `cnn-course run` and the tests
 # run each checked exercise with its own (code that defines the answer).
 SOLUTIONS = {
-    "05.4": """\
+    "05.2": """\
 def my_augmentation():
     return keras.Sequential([
         keras.layers.RandomRotation(10 / 360, fill_mode="constant"),
         keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
         keras.layers.RandomZoom(0.1, fill_mode="constant"),
     ])""",
-    "05.5": """\
+    "05.3": """\
 import tensorflow as tf
 
 
@@ -118,12 +105,8 @@ def training_pipeline(x, y, batch_size):
             .batch(batch_size)
             .prefetch(tf.data.AUTOTUNE))""",
     "05.1": """\
-rotation_factor = 10 / 360""",
-    "05.2": """\
-shift_pixels = 0.1 * 28""",
-    "05.3": """\
 errors_removed = 1 - (1 - 0.95) / (1 - 0.90)""",
-    "05.6": """\
+    "05.4": """\
 ```python
 def with_flips():
     return keras.Sequential([blocks.digit_augmentation(), keras.layers.RandomFlip("horizontal")])
@@ -136,7 +119,7 @@ print(run.model.evaluate(x_val, y_val, verbose=0)[1])
 Expect the accuracy to fall below the run without flips: half of the training digits are
 now mirror images that never occur in the test set, and some of them look like other
 digits. Compare your number with the table above.""",
-    "05.7": """\
+    "05.5": """\
 ```python
 strong = lambda: blocks.digit_augmentation(rotation_degrees=30, shift=0.2, zoom=0.2)
 ```
@@ -144,7 +127,7 @@ Use it as the recipe's `augment`, and compare with the table. Expect stronger au
 to help less as the data grows, and possibly to hurt with all of it: the transformed digits
 look less like real ones (a 6 rotated by 30° starts to resemble other digits). Your numbers
 decide.""",
-    "05.8": """\
+    "05.6": """\
 ```python
 only = {
     "rotation": lambda: keras.layers.RandomRotation(10 / 360, fill_mode="constant"),
@@ -160,7 +143,7 @@ for name, layer in only.items():
 Compare the three numbers with the "without" and "with" columns at 2,000 images. A
 network without pooling (like `strided_cnn`) has little built-in tolerance to shifts, so
 translation is the first one to suspect; your measurements decide.""",
-    "05.9": """\
+    "05.7": """\
 ```python
 for augment_on in (False, True):
     keras.utils.set_random_seed(0)
@@ -173,11 +156,9 @@ question for this network.""",
 }
 
 HINTS = {
-    "05.1": 'A full turn is 360 degrees; the factor is a fraction of it.',
-    "05.2": "The factor is a fraction of the image's side: 0.1 of 28 pixels.",
-    "05.3": 'Errors are 1 - accuracy: compare the errors after with the errors before.',
-    "05.4": '`keras.layers.RandomRotation` takes a fraction of a full turn (10 / 360); `RandomTranslation` and `RandomZoom` take fractions of the image (0.1). No `RandomFlip`.',
-    "05.5": 'Each method returns a new dataset, so chain them; shuffle single images before you batch them (a buffer as large as the data shuffles it all), and prefetch last.',
+    "05.1": 'Errors are 1 - accuracy: compare the errors after with the errors before.',
+    "05.2": '`keras.layers.RandomRotation` takes a fraction of a full turn (10 / 360); `RandomTranslation` and `RandomZoom` take fractions of the image (0.1). No `RandomFlip`.',
+    "05.3": 'Each method returns a new dataset, so chain them; shuffle single images before you batch them (a buffer as large as the data shuffles it all), and prefetch last.',
 }
 
 answers(SOLUTIONS, HINTS)

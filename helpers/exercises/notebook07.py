@@ -14,24 +14,32 @@ def _separable_parameters(answer):
     })
 
 
-@exercise("07.2", "global average pooling leaves one number per channel for the dense layer.")
-def _gap_head(answer):
-    return answer_near(answer, 64 * 10 + 10, rel=0, wrong={
-        640: "each of the 10 outputs also has a bias.",
-        3 * 3 * 64 * 10 + 10: "after global average pooling there is one number per channel.",
-    })
+@exercise("07.2", "for Adam the rate grows with the square root of the batch ratio.")
+def _adam_for_batch(answer):
+    import keras
+
+    for batch_size in (32, 256, 2048):
+        optimizer = answer(batch_size)
+        if not isinstance(optimizer, keras.optimizers.Optimizer):
+            return (f"adam_for_batch({batch_size}) returned {type(optimizer).__name__}; return "
+                    "the optimizer itself, keras.optimizers.Adam(learning_rate=...).")
+        if not isinstance(optimizer, keras.optimizers.Adam):
+            return f"that is {type(optimizer).__name__}; the rule here is Adam's: return an Adam."
+        rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        ratio = batch_size / 32
+        problem = answer_near(rate, 1e-3 * ratio ** 0.5, wrong={
+            1e-3: f"batch {batch_size} makes {ratio:g}x fewer steps than batch 32: the rate must grow.",
+            1e-3 * ratio: "that is the linear rule, which comes from SGD with a warm-up; for "
+                          "Adam multiply by the square root of the batch ratio.",
+            1e-3 / ratio ** 0.5: "larger batches make fewer steps, so the rate grows with "
+                                 "them: multiply by the square root of batch_size / 32.",
+        })
+        if problem:
+            return f"adam_for_batch({batch_size}): {problem}"
+    return None
 
 
-@exercise("07.3", "for Adam the rate grows with the square root of the batch ratio.")
-def _scaled_learning_rate(answer):
-    return answer_near(answer, 1e-3 * (256 / 32) ** 0.5, wrong={
-        1e-3: "with 8x larger batches there are 8x fewer steps: the rate must grow.",
-        1e-3 * 256 / 32: "that is the linear rule, which comes from SGD with a warm-up; for "
-                         "Adam multiply by the square root of the batch ratio.",
-    })
-
-
-@exercise("07.4", "a bottleneck block: 1x1 down, 3x3, 1x1 up, and the input added back.")
+@exercise("07.3", "a bottleneck block: 1x1 down, 3x3, 1x1 up, and the input added back.")
 def _bottleneck_block(answer):
     import keras
 
@@ -64,7 +72,7 @@ def _bottleneck_block(answer):
     return None
 
 
-@exercise("07.5", "global average pooling then one Dense layer: 650 parameters for 64 maps.")
+@exercise("07.4", "global average pooling then one Dense layer: 650 parameters for 64 maps.")
 def _gap_head_model(answer):
     import keras
 
@@ -88,7 +96,7 @@ def _gap_head_model(answer):
 # The worked answers: `solution(key)` shows one, and `cnn-course run` and the tests
 # run each checked exercise with its own (code that defines the answer).
 SOLUTIONS = {
-    "07.4": """\
+    "07.3": """\
 def bottleneck_block(x, filters):
     y = keras.layers.Conv2D(filters // 4, 1, use_bias=False)(x)
     y = keras.layers.ReLU()(keras.layers.BatchNormalization()(y))
@@ -97,17 +105,16 @@ def bottleneck_block(x, filters):
     y = keras.layers.Conv2D(filters, 1, use_bias=False)(y)
     y = keras.layers.BatchNormalization()(y)
     return keras.layers.ReLU()(keras.layers.Add()([x, y]))""",
-    "07.5": """\
+    "07.4": """\
 def gap_head(x):
     x = keras.layers.GlobalAveragePooling2D()(x)
     return keras.layers.Dense(10, activation="softmax")(x)""",
     "07.1": """\
 separable_parameters = 3 * 3 * 32 + 32 * 96   # depthwise: one 3x3 filter per input channel; pointwise: 1x1""",
     "07.2": """\
-gap_head_parameters = 64 * 10 + 10""",
-    "07.3": """\
-scaled_rate = 0.001 * (256 / 32) ** 0.5""",
-    "07.6": """\
+def adam_for_batch(batch_size):
+    return keras.optimizers.Adam(learning_rate=0.001 * (batch_size / 32) ** 0.5)""",
+    "07.5": """\
 ```python
 L = keras.layers
 def deeper_resnet():
@@ -126,7 +133,7 @@ print(deeper_resnet().count_params(), run.seconds_per_epoch,
 The parameters and the seconds per epoch grow with the extra blocks (count them: each
 block adds two 3x3 convolutions). Compare the accuracy with the table: on digits, extra
 depth has little left to find.""",
-    "07.7": """\
+    "07.6": """\
 ```python
 for name in ("article", "depthwise separable"):
     run = training.train(dataclasses.replace(recipe, build=builders[name]), (x_rest, y_rest),
@@ -135,7 +142,7 @@ for name in ("article", "depthwise separable"):
 ```
 Both improve with more training; compare the gap with the table above to see whether
 the smaller network was only slower to learn, or less able.""",
-    "07.8": """\
+    "07.7": """\
 ```python
 L = keras.layers
 def default_momentum():
@@ -160,10 +167,9 @@ schedule` row.""",
 
 HINTS = {
     "07.1": 'Depthwise: one 3x3 filter per input channel. Pointwise: a 1x1 convolution from 32 to 96 channels.',
-    "07.2": '64 inputs, 10 outputs, and one bias per output.',
-    "07.3": 'The batch ratio is 256 / 32; multiply the rate by its square root.',
-    "07.4": 'Start from `residual_block` in the section on residual connections: the same shape of code (keep `x` aside, compute `y`, add, ReLU), with three convolutions whose kernel sizes and widths the question gives.',
-    "07.5": 'One Keras layer averages each feature map to a single number (the section on global average pooling names it); one Dense layer with a softmax does the rest.',
+    "07.2": 'The batch ratio is batch_size / 32; multiply 0.001 by its square root and pass the result as `learning_rate` to `keras.optimizers.Adam`.',
+    "07.3": 'Start from `residual_block` in the section on residual connections: the same shape of code (keep `x` aside, compute `y`, add, ReLU), with three convolutions whose kernel sizes and widths the question gives.',
+    "07.4": 'One Keras layer averages each feature map to a single number (the section on global average pooling names it); one Dense layer with a softmax does the rest.',
 }
 
 answers(SOLUTIONS, HINTS)
