@@ -45,7 +45,7 @@ def verdict(key: str, answer: Any, **context) -> Verdict:
     """None when ``answer`` to exercise ``key`` is right, else what is wrong."""
     if key not in EXERCISES:
         raise KeyError(f"no exercise {key!r}; the course has {', '.join(sorted(EXERCISES))}")
-    if answer is Ellipsis:
+    if answer is Ellipsis or (isinstance(answer, tuple) and Ellipsis in answer):
         return "replace the `...` with your answer, then run the cell again."
     try:
         return EXERCISES[key].verdict(answer, **context)
@@ -107,6 +107,21 @@ def answer_near(answer, expected: float, rel: float = 1e-2, abs_: float = 1e-9,
         if math.isclose(value, mistake, rel_tol=rel, abs_tol=abs_):
             return advice
     return f"{value:g} is not it; " + ("it is smaller." if value > expected else "it is larger.")
+
+
+def answer_pair(answer, expected: tuple, names: tuple, wrong: tuple) -> Verdict:
+    """A pair of numbers, each checked with ``answer_near`` and its typical mistakes."""
+    try:
+        first, second = (float(value) for value in answer)
+    except (TypeError, ValueError):
+        return f"give two numbers in parentheses: ({names[0]}, {names[1]})."
+    if all(answer_near(v, e) is None for v, e in zip((second, first), expected)):
+        return f"the two are swapped: give ({names[0]}, {names[1]})."
+    for value, right, name, mistakes in zip((first, second), expected, names, wrong):
+        problem = answer_near(value, right, rel=1e-2 if right % 1 else 0, wrong=mistakes)
+        if problem:
+            return f"{name}: {problem}"
+    return None
 
 
 def same_array(ours, theirs, what: str, atol: float = 1e-5) -> Verdict:

@@ -40,8 +40,8 @@ CASES = {
     "01.2": ({"y_fit": _y_train, "y_val": _y_test}, 0.25, 0.5),
     "01.3": ({}, lambda x: x.astype(np.float32) / 255, lambda x: x / 255),
     "02.1": ({}, lambda x, size=2: _pool(x, size, np.mean), lambda x, size=2: _pool(x, size, np.max)),
-    "02.2": ({}, 93_834, 93_802),
-    "02.3": ({}, 20, 18),
+    "02.2": ({}, (93_834, 20), (93_802, 20)),
+    "02.3": ({}, np.array([[0, 0, 1], [0, 1, 0], [1, 0, 0]]) * 3 - 1, np.eye(3) * 3 - 1),
     "03.1": ({"images": 54_000, "batch_size": 32}, 1688, 1687),
     "03.3": ({}, lambda step, total: 1e-3 * 0.5 * (1 + math.cos(math.pi * step / total)),
              lambda step, total: 1e-3 * 0.5 * (1 + math.cos(math.pi * step / 1000))),  # fixed total
@@ -54,7 +54,6 @@ CASES = {
     "08.2": ({}, None, None),  # filled in by the test: computed from the example image
     "08.3": ({}, lambda x: 1 - x, lambda x: 255 - x),
     "09.1": ({}, (128, 0.002), (128, 0.004)),
-    "09.2": ({}, (0.2, 0.5), (0.4, 1.0)),
     # code a learner writes: a correct variant unlike the worked answer, and a typical mistake
     "03.2": ({}, lambda p, y: _cross_entropy(p, y), lambda p, y: _cross_entropy(p, y, log=np.log10)),
     "03.4": ({}, lambda: _functional_small_cnn(), lambda: _small_cnn(softmax=False)),
@@ -72,6 +71,7 @@ CASES = {
     "06.3": ({}, lambda base, n: _new_head(base, n), lambda base, n: _new_head(base, n, freeze=False)),
     "06.4": ({}, lambda base, k: _unfreeze(base, k), lambda base, k: _unfreeze(base, k, keep_norms=False)),
     "08.4": ({}, lambda ink: _crop(ink), lambda ink: _crop(ink, end=0)),
+    "09.2": ({}, lambda y, p, n: _replica_loss(y, p, n), lambda y, p, n: _replica_loss(y, p, n, own=True)),
     "09.3": ({}, lambda: _mixed(), lambda: _mixed(last="mixed_bfloat16")),
     "09.4": ({"strategy": None}, None, None),  # filled in by the test: needs a strategy
 }
@@ -95,6 +95,12 @@ def _probability_gradient(scores, k, log=False):
 def _cross_entropy(probabilities, labels, log=np.log):
     one_hot = np.eye(probabilities.shape[1])[labels]
     return -(one_hot * log(probabilities)).sum(axis=1).mean()
+
+
+def _replica_loss(labels, probabilities, global_batch_size, own=False):
+    one_hot = np.eye(10)[labels]
+    losses = -(one_hot * np.log(probabilities)).sum(axis=1)
+    return losses.sum() / (len(labels) if own else global_batch_size)
 
 
 def _adam(batch_size, linear=False):
@@ -252,7 +258,7 @@ def _gap_head(x, flatten=False):
 ADVICE = {
     "01.1": "float32 takes 4 bytes per pixel", "01.2": "measure the guess on the validation set",
     "01.3": "convert to float32", "02.1": "differs by up to", "02.2": "also has a bias",
-    "02.3": "the first kernel is now 5x5",
+    "02.3": "Rows count down",
     "03.1": "round up", "03.2": "Keras uses the natural logarithm",
     "03.3": "cosine_learning_rate(step, 400) at steps 0-400 differs",
     "04.1": "that is recall", "04.2": "gradient of the log-probability", "04.3": "the pooling after it halves it",
@@ -261,7 +267,7 @@ ADVICE = {
     "07.1": "an ordinary 3x3 convolution",
     "07.2": "that is the linear rule", "08.1": "the longer side decides",
     "08.2": "give (row, column)", "08.3": "differs by up to 254",
-    "09.1": "that is the linear rule", "09.2": "divides by the global batch",
+    "09.1": "that is the linear rule", "09.2": "divide by the global batch",
     "03.4": 'activation="softmax"', "03.5": "pass validation_data", "05.2": "no flips",
     "05.3": "the order is the same every epoch", "07.3": "outputs zeros",
     "07.4": "flattens the maps", "04.4": "end the model at layer.output",
@@ -294,7 +300,7 @@ def test_every_exercise_has_a_case_and_each_notebook_three():
 
 
 CODE = ["01.3", "02.1", "03.2", "03.3", "03.4", "03.5", "04.1", "04.2", "04.4", "04.5", "05.2", "05.3", "06.3", "06.4",
-        "07.2", "07.3", "07.4", "08.3", "08.4", "09.3", "09.4"]   # checked exercises that write code
+        "07.2", "07.3", "07.4", "08.3", "08.4", "09.2", "09.3", "09.4"]   # checked exercises that write code
 
 
 def test_each_notebook_from_03_has_two_code_writing_exercises():
@@ -331,10 +337,10 @@ def test_check_accepts_the_right_answer_and_refuses_a_typical_wrong_one(key):
 
 
 def test_check_prints_the_verdict_and_records_it(capsys):
-    exercises.check("02.2", 93_802)
-    exercises.check("02.2", 93_834)
+    exercises.check("02.2", (93_802, 20))
+    exercises.check("02.2", (93_834, 20))
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("✗ 02.2 not yet: each of the 32 filters also has a bias")
+    assert out[0].startswith("✗ 02.2 not yet: the parameters: each of the 32 filters also has a bias")
     assert out[1].startswith("✓ 02.2 right")
     from helpers import report
 
@@ -427,3 +433,22 @@ def test_the_code_checks_know_more_mistakes_and_more_right_variants():
         return L.Add()([x, L.BatchNormalization()(y)])
 
     assert "apply a ReLU after the addition" in verdict("07.3", no_last_relu)
+
+
+def test_the_new_code_checks_name_the_usual_slips():
+    import keras
+    import tensorflow as tf
+
+    def unwatched(scores, k):   # a constant the tape was not told to watch
+        scores = tf.constant(scores)
+        with tf.GradientTape() as tape:
+            probability = tf.nn.softmax(scores)[k]
+        return tape.gradient(probability, scores)[k]
+
+    assert "tape.watch(scores)" in verdict("04.2", unwatched)
+    assert "averaged over the 10 classes" in verdict(
+        "03.2", lambda p, y: -(np.eye(10)[y] * np.log(p)).mean())
+    assert "integer division" in verdict("04.1", lambda m: np.diag(m) // m.sum(axis=0))
+    assert verdict("07.2", lambda b: keras.optimizers.Adam(1e-3 * (b // 32) ** 0.5)) is not None
+    assert "one loss per image" in verdict(
+        "09.2", lambda y, p, n: keras.losses.sparse_categorical_crossentropy(y, p))

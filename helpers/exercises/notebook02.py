@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.checking import answers, answer_near, exercise, same_array
+from helpers.checking import answer_pair, answers, exercise, same_array
 
 
 @exercise("02.1", "average pooling is a mean where max pooling takes the largest value.")
@@ -19,21 +19,52 @@ def _average_pool(answer):
     return None
 
 
-@exercise("02.2", "only the first layer's parameters change; the flattened size stays 576.")
-def _parameters_5x5(answer):
-    return answer_near(answer, 93_834, rel=0, wrong={
-        93_802: "each of the 32 filters also has a bias.",
-        93_322: "that is the 3x3 model; the first layer's kernels grow to 5x5.",
-    })
+@exercise("02.2", "only the first layer's parameters change, and each layer's view widens with it.")
+def _model_5x5(answer):
+    return answer_pair(answer, (93_834, 20), ("the parameters", "the receptive field"), (
+        {93_802: "each of the 32 filters also has a bias.",
+         93_322: "that is the 3x3 model; the first layer's kernels grow to 5x5."},
+        {18: "that is the 3x3 model's receptive field; the first kernel is now 5x5.",
+         11: "a layer after pooling steps 2 (then 4) input pixels per output pixel: multiply "
+             "its k - 1 by the jump."}))
 
 
-@exercise("02.3", "each 3x3 convolution after pooling adds more than 2 pixels of view.")
-def _receptive_field_5x5(answer):
-    return answer_near(answer, 20, rel=0, wrong={
-        18: "that is the 3x3 model's receptive field; the first kernel is now 5x5.",
-        11: "a layer after pooling steps 2 (then 4) input pixels per output pixel: multiply "
-            "its k - 1 by the jump.",
-    })
+def strongest_response(kernel, image) -> float:
+    """The largest value of a 3x3 kernel's valid cross-correlation with a 2-D image."""
+    windows = np.lib.stride_tricks.sliding_window_view(image, kernel.shape)
+    return float(np.einsum("hwij,ij->hw", windows, kernel).max())
+
+
+def strokes(size: int = 9) -> dict[str, np.ndarray]:
+    """One-pixel strokes in four directions across a size x size image, and a filled one."""
+    eye = np.eye(size, dtype=np.float32)
+    middle = np.zeros((size, size), np.float32)
+    middle[size // 2] = 1
+    return {"bottom-left to top-right": eye[::-1], "top-left to bottom-right": eye,
+            "horizontal": middle, "vertical": middle.T,
+            "a filled area": np.ones((size, size), np.float32)}
+
+
+@exercise("02.3", "your filter answers the rising stroke more than any other.")
+def _diagonal_filter(answer):
+    kernel = np.asarray(answer, dtype=np.float32)
+    if kernel.shape == (3, 3, 1, 1):       # the shape conv2d takes
+        kernel = kernel[:, :, 0, 0]
+    if kernel.shape != (3, 3):
+        return f"give a 3x3 array (or 3x3x1x1, as conv2d takes); yours is {kernel.shape}."
+    responses = {name: strongest_response(kernel, image) for name, image in strokes().items()}
+    wanted = responses.pop("bottom-left to top-right")
+    rival = max(responses, key=responses.get)
+    if wanted <= 0:
+        return "it gives the rising stroke nothing (its strongest response is not positive)."
+    if responses[rival] >= 0.8 * wanted:
+        advice = {"top-left to bottom-right": " Rows count down: the bottom-left pixel is row 2, "
+                                              "column 0.",
+                  "a filled area": " Give the pixels beside the stroke negative weights, so "
+                                   "that a filled area cancels out."}.get(rival, "")
+        return (f"it answers {rival} with {responses[rival]:.2g}, against {wanted:.2g} for the "
+                f"rising stroke: the rising one should stand out.{advice}")
+    return None
 
 
 # The worked answers: `solution(key)` shows one, and `cnn-course run` and the tests
@@ -48,9 +79,12 @@ def average_pool(x, size=2):
     "02.2": """\
 # 28 -> conv 5x5: 24 -> pool: 12 -> conv: 10 -> pool: 5 -> conv: 3, so the flattened size
 # stays 3*3*64 = 576; only the first layer changes, from (9*1 + 1)*32 to (25*1 + 1)*32.
-parameters_5x5 = total_params - (3 * 3 * 1 + 1) * 32 + (5 * 5 * 1 + 1) * 32""",
-    "02.3": """\
+parameters_5x5 = total_params - (3 * 3 * 1 + 1) * 32 + (5 * 5 * 1 + 1) * 32
 field_5x5 = receptive_fields([("conv 5x5", 5, 1)] + article_geometry[1:])[-1][1]""",
+    "02.3": """\
+diagonal = np.array([[-1, -1, 2],
+                     [-1, 2, -1],
+                     [2, -1, -1]], np.float32)   # rows count down: the 2s rise to the right""",
     "02.4": """\
 ```python
 dropped = keras.layers.Dropout(0.75, seed=0)
@@ -64,9 +98,10 @@ values through unchanged, so the next layer sees the same average in training an
 prediction.""",
     "02.5": """\
 ```python
-diagonal = np.array([[-1, -1, 2], [-1, 2, -1], [2, -1, -1]], np.float32)[:, :, None, None]
+diagonal = np.array([[-1, -1, 2], [-1, 2, -1], [2, -1, -1]], np.float32)  # exercise 3's answer
+kernel = diagonal.reshape(3, 3, 1, 1)   # the shape conv2d takes
 images, labels = mnist.to_model_input(x_train[:1000]), y_train[:1000]
-total = np.array([relu(conv2d(im, diagonal)).sum() for im in images])
+total = np.array([relu(conv2d(im, kernel)).sum() for im in images])
 per_ink = total / images.sum(axis=(1, 2, 3))
 for d in np.argsort([-total[labels == d].mean() for d in range(10)]):
     print(f"{d}: total {total[labels == d].mean():6.1f}, per unit of ink {per_ink[labels == d].mean():.2f}")
@@ -81,8 +116,8 @@ a CNN learns dozens of filters and combines their maps in the layers after them.
 
 HINTS = {
     "02.1": 'Crop to a multiple of `size`, then reshape (H, W, C) to (H/size, size, W/size, size, C) and take the mean over axes 1 and 3.',
-    "02.2": "Only the first layer's parameters change: (kernel height x width x input channels + 1) x filters. Does the flattened size change too? Follow 28 through the layers.",
-    "02.3": "Replace the first entry of `article_geometry` by a 5x5 convolution and pass the list to `receptive_fields`; the last row's field is the answer.",
+    "02.2": "Only the first layer's parameters change: (kernel height x width x input channels + 1) x filters; does the flattened size change too? For the receptive field, change the first entry of `article_geometry` and pass the list to `receptive_fields`.",
+    "02.3": "A filter answers most where the image under it looks like the filter. Which of the nine pixels does a rising stroke cross (rows count down)? And if the weights add up to about zero, what does a filled area give?",
 }
 
 answers(SOLUTIONS, HINTS)

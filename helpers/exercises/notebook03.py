@@ -32,6 +32,11 @@ def _cross_entropy(answer):
         return "that is one loss per image; return their mean, one number."
     right = probabilities[np.arange(8), labels]
     return answer_near(theirs, expected, rel=1e-4, wrong={
+        expected / 10: "you averaged over the 10 classes too: the loss sums over the classes "
+                       "(only the right one counts), then averages over the images.",
+        float(np.mean(-np.log(probabilities[:, labels]))):
+            "probabilities[:, labels] takes every image's probability of every label in the "
+            "batch; pick one per image, probabilities[i, labels[i]].",
         float(np.mean(-np.log10(right))): "that is log base 10; Keras uses the natural logarithm.",
         float(np.sum(-np.log(right))): "that is the sum over the images; Keras averages them.",
         float(np.mean(np.log(right))): "the logarithm of a probability is negative: the loss is "
@@ -201,7 +206,7 @@ how data augmentation buys more of it for free.""",
 
 HINTS = {
     "03.1": 'One update per batch, and the last, smaller batch counts too: round up.',
-    "03.2": "Pick each image's probability of its right digit with `probabilities[np.arange(len(labels)), labels]`, then take the mean of minus its natural logarithm (`np.log`).",
+    "03.2": "For image i you need one number, probabilities[i, labels[i]]: a loop over the images works, and so does indexing with two arrays at once, one of rows and one of columns. Then average minus its natural logarithm over the images.",
     "03.3": 'np.cos runs from 1 to -1 as its angle goes from 0 to pi: map the step onto that angle, then shift and scale the result to run from 1 to 0, times the initial rate.',
     "03.4": "Start from the article's network above and change the filters to 16, 32 and 32; keep the default padding, and the softmax at the end.",
     "03.5": '`model.compile(optimizer=..., loss=..., metrics=[...])`, then `return model.fit(..., validation_data=(x_val, y_val))`; integer labels take "sparse_categorical_crossentropy".',

@@ -20,6 +20,8 @@ def _precision(answer):
     theirs = answer(matrix.copy())
     if np.ndim(theirs) == 0 and theirs is not None:
         return "that is one number; return one precision per class, an array."
+    if theirs is not None and np.allclose(theirs, np.diag(matrix) // matrix.sum(axis=0)):
+        return "that is integer division (//), which rounds down to 0; divide with /."
     recall = metrics.recall_score(truth, predicted, average=None)
     if theirs is not None and np.shape(theirs) == recall.shape and np.allclose(theirs, recall):
         return "that is recall (divided by each row, the true members of the class); " \
@@ -29,13 +31,23 @@ def _precision(answer):
 
 @exercise("04.2", "a softmax probability near 1 has a gradient near 0: saliency uses scores.")
 def _probability_gradient(answer):
+    # the unsure case first: there the typical mistakes give values far from p(1 - p)
     for scores, k in ((np.array([1.0, 0.5, -0.5], np.float32), 1),
                       (np.log(np.array([0.999, 0.0005, 0.0005], np.float32)), 0)):  # 99.9% sure
         p = float(np.exp(scores[k]) / np.exp(scores).sum())
-        theirs = answer(scores, k)
+        try:
+            theirs = answer(scores, k)
+        except TypeError as exc:
+            if "NoneType" not in str(exc):
+                raise
+            theirs = None
+        except ValueError as exc:
+            if "ndarray" not in str(exc):
+                raise
+            return "the tape watches tensors: convert the scores first, `tf.constant(scores)`."
         if theirs is None:
-            return ("the gradient is None: a constant is not recorded unless the tape is told, "
-                    "`tape.watch(scores)`; or the function does not return it.")
+            return ("the tape gave no gradient (None): it records a constant only when told, "
+                    "`tape.watch(scores)`, and only what is computed inside the `with` block.")
         if np.size(theirs) == len(scores):
             return "that is the gradient with respect to every score; return element k."
         problem = answer_near(np.asarray(theirs).item(), p * (1 - p), rel=1e-3, wrong={
@@ -43,9 +55,11 @@ def _probability_gradient(answer):
                  "softmax(scores)[k].",
             1 - p: "that is the gradient of the log-probability; take the probability's own.",
             p: "that is the probability itself; return its gradient.",
-        })
+            0.0: "that is the gradient of all the probabilities together (their sum is always "
+                 "1): pick softmax(scores)[k] before taking the gradient.",
+        } if k == 1 else None)
         if problem:
-            return f"for scores {scores.tolist()} and k={k}: {problem}"
+            return f"for scores {np.round(scores, 3).tolist()} and k={k}: {problem}"
     return None
 
 
@@ -190,8 +204,8 @@ agree?""",
 }
 
 HINTS = {
-    "04.1": 'Precision of a class: of everything predicted as it (its column), the share that really is it (the diagonal). `np.diag(matrix)` and `matrix.sum(axis=0)` give both for every class at once.',
-    "04.2": 'As in the saliency cell: convert the scores with `tf.constant`, `tape.watch` them, compute `tf.nn.softmax(scores)[k]` inside the `with` block, then `tape.gradient(probability, scores)[k]`.',
+    "04.1": "The diagonal holds each class's right predictions; a column holds everything predicted as that class. NumPy gives you both for all classes at once, without a loop.",
+    "04.2": 'Follow the saliency cell: the tape records only what happens inside its `with` block, and a constant only when you watch it. Compute the probability of class k there, then ask the tape for its gradient with respect to the scores, and keep element k.',
     "04.4": 'The feature-map cell builds the same kind of model for every convolution at once; here the output is one layer\'s.',
     "04.5": 'Steps 3 and 4 of the Grad-CAM cell, with NumPy in place of tf: `mean` and `sum` take `axis=` (and `keepdims=True` keeps a weight per channel that multiplies the maps), and `np.maximum(x, 0)` is a ReLU.',
     "04.3": "Follow a 28x28 image: a 3x3 convolution without padding takes 2 pixels off, a 2x2 pooling halves (rounding down); the channels are the last convolution's filters.",

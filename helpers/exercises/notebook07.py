@@ -18,7 +18,7 @@ def _separable_parameters(answer):
 def _adam_for_batch(answer):
     import keras
 
-    for batch_size in (32, 256, 2048):
+    for batch_size in (32, 256, 100):
         optimizer = answer(batch_size)
         if not isinstance(optimizer, keras.optimizers.Optimizer):
             return (f"adam_for_batch({batch_size}) returned {type(optimizer).__name__}; return "
@@ -167,7 +167,7 @@ schedule` row.""",
 
 HINTS = {
     "07.1": 'Depthwise: one 3x3 filter per input channel. Pointwise: a 1x1 convolution from 32 to 96 channels.',
-    "07.2": 'The batch ratio is batch_size / 32; multiply 0.001 by its square root and pass the result as `learning_rate` to `keras.optimizers.Adam`.',
+    "07.2": 'The batch ratio is batch_size / 32, and the rate grows with its square root; `train_one_epoch` shows how an Adam optimizer is made with a given rate.',
     "07.3": 'Start from `residual_block` in the section on residual connections: the same shape of code (keep `x` aside, compute `y`, add, ReLU), with three convolutions whose kernel sizes and widths the question gives.',
     "07.4": 'One Keras layer averages each feature map to a single number (the section on global average pooling names it); one Dense layer with a softmax does the rest.',
 }

@@ -3,27 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.checking import answers, answer_near, exercise
-
-
-def _pair(answer, expected: tuple, names: tuple, wrong: tuple) -> str | None:
-    """A pair of numbers, each checked with ``answer_near`` and its typical mistakes."""
-    try:
-        first, second = (float(value) for value in answer)
-    except (TypeError, ValueError):
-        return f"give two numbers in parentheses: ({names[0]}, {names[1]})."
-    if all(answer_near(v, e) is None for v, e in zip((second, first), expected)):
-        return f"the two are swapped: give ({names[0]}, {names[1]})."
-    for value, right, name, mistakes in zip((first, second), expected, names, wrong):
-        problem = answer_near(value, right, wrong=mistakes)
-        if problem:
-            return f"{name}: {problem}"
-    return None
+from helpers.checking import answer_pair, answers, exercise
 
 
 @exercise("09.1", "4 GPUs at 32 each make batches of 128; for Adam the rate grows by √4 = 2.")
 def _four_gpus(answer):
-    return _pair(answer, (128, 0.002), ("the global batch", "the learning rate"), (
+    return answer_pair(answer, (128, 0.002), ("the global batch", "the learning rate"), (
         {32: "each GPU keeps 32: the global batch is all of them together."},
         {0.001: "4x larger batches make 4x fewer steps: the rate must grow.",
          0.004: "that is the linear rule, which comes from SGD with a warm-up; for Adam "
@@ -31,13 +16,35 @@ def _four_gpus(answer):
 
 
 @exercise("09.2", "each replica divides by the global batch, so their sum is the global mean.")
-def _global_average(answer):
-    return _pair(answer, (12.8 / 64, 32 / 64), ("replica 0's loss", "the reduced loss"), (
-        {12.8 / 32: "replica 0 divides by the global batch (64), not its own 32 images.",
-         12.8: "that is the sum; compute_average_loss divides it by the global batch."},
-        {32 / 32: "each part was divided by the global batch: their sum is the mean over 64.",
-         32 / 128: "reduce with SUM adds the two parts; it does not average them.",
-         32: "that is the sum of all 64 losses; each replica's part was divided by 64 first."}))
+def _replica_loss(answer):
+    import keras
+
+    rng = np.random.default_rng(9)
+    scores = rng.normal(size=(64, 10)).astype(np.float32)
+    probabilities = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    labels = rng.integers(0, 10, size=64)
+    per_image = keras.ops.convert_to_numpy(
+        keras.losses.sparse_categorical_crossentropy(labels, probabilities))
+    parts = []
+    for share in (slice(0, 32), slice(32, 64)):          # two replicas, 32 images each
+        part = answer(labels[share], probabilities[share], 64)
+        if part is None:
+            return "replica_loss returned None: end it with `return` and the loss."
+        if np.size(part) != 1:
+            return "that is one loss per image; return the replica's one number."
+        parts.append(float(np.asarray(part).item()))
+    mean = float(per_image.mean())
+    if np.isclose(parts[0], per_image[:32].mean(), rtol=1e-4):
+        return ("that is the mean over the replica's own 32 images; divide by the global "
+                "batch (64), so that the replicas' parts add up to the mean over all 64.")
+    if np.isclose(parts[0], per_image[:32].sum(), rtol=1e-4):
+        return "that is the replica's sum; divide it by the global batch, 64."
+    if not np.isclose(parts[0], per_image[:32].sum() / 64, rtol=1e-4):
+        return (f"replica 0's loss is {parts[0]:.4g}; expected {per_image[:32].sum() / 64:.4g}, "
+                "the sum of its per-image losses divided by the global batch.")
+    if not np.isclose(sum(parts), mean, rtol=1e-4):
+        return f"the two replicas' losses add up to {sum(parts):.4g}, not the batch mean {mean:.4g}."
+    return None
 
 
 @exercise("09.3", "16-bit arithmetic, 32-bit weights, and probabilities in float32.")
@@ -106,7 +113,9 @@ SOLUTIONS = {
     "09.1": """\
 four_gpus = (4 * 32, 0.001 * 4 ** 0.5)""",
     "09.2": """\
-average_loss = (12.8 / 64, (12.8 + 19.2) / 64)""",
+def replica_loss(labels, probabilities, global_batch_size):
+    losses = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
+    return tf.nn.compute_average_loss(losses, global_batch_size=global_batch_size)""",
     "09.3": '''\
 def mixed_cnn():
     """Conv2D(16, 3) and a softmax Dense(10), computing in bfloat16, probabilities in float32."""
@@ -173,7 +182,7 @@ processors.""",
 
 HINTS = {
     "09.1": 'The global batch is the per-GPU batch times the GPUs; the square-root rule multiplies the rate by the square root of that factor.',
-    "09.2": "Each replica divides its sum of losses by the global batch; the reduction adds the replicas' results.",
+    "09.2": "The per-image losses come from a Keras loss without reduction, as in `replica_step`; the division by the whole batch, not the replica's share, is the one thing `tf.nn.compute_average_loss` is for.",
     "09.3": 'Two ways, both in the section on mixed precision: a `dtype=` for each layer, or the global policy set, the model built, and the policy set back (in a `finally:`, as `article_cnn_in` does). Either way the last layer is the exception.',
     "09.4": 'Part 3 builds its models this way: which lines does `article_model` put inside the `with` block, and why both?',
 }
