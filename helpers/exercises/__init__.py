@@ -4,7 +4,8 @@ not, what is wrong; ``hint(key)`` gives a hint and ``solution(key)`` shows a wor
 In a notebook, a checked exercise is one code cell::
 
     parameters_5x5 = ...   # your answer
-    check("02.2", parameters_5x5)
+    field_5x5 = ...        # your answer
+    check("02.2", (parameters_5x5, field_5x5))
     # hint("02.2")      # uncomment and run for a hint
     # solution("02.2")  # uncomment and run for the worked answer
 
