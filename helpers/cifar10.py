@@ -22,7 +22,7 @@ from helpers import report
 from helpers.downloads import download
 from helpers.errors import DatasetError
 from helpers.files import file_sha256, move_into_place, staging_dir
-from helpers.paths import DATA_DIR, DATA_ENV
+from helpers.paths import DATA_DIR, data_roots
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
            "truck")
@@ -65,15 +65,10 @@ def check_folder(folder: str | Path) -> Path:
     return folder
 
 
-def _roots(data_dir=None) -> list[Path]:
-    roots = [data_dir, os.environ.get(DATA_ENV), DATA_DIR]
-    return [Path(r).expanduser() for r in roots if r]
-
-
 def find_photo_folder(data_dir: str | Path | None = None) -> Path | None:
     """The complete CIFAR-10 folder in the course's data folders (``data_dir``,
     ``$CNN_COURSE_DATA``, the course's ``data/``), or None."""
-    for root in _roots(data_dir):
+    for root in data_roots(data_dir):
         try:
             return check_folder(root / FOLDER)
         except DatasetError:

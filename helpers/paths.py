@@ -15,6 +15,13 @@ CHECKPOINT_DIR = COURSE_ROOT / "checkpoints"  # long trainings the notebooks reu
 OWN_DIGITS_DIR = COURSE_ROOT / "my_digits"  # notebook 08 saves labelled drawings here
 
 
+def data_roots(data_dir=None) -> list[Path]:
+    """The folders the course looks in for data, in order: ``data_dir`` when given,
+    ``$CNN_COURSE_DATA``, then the course's own ``data/``."""
+    roots = [data_dir, os.environ.get(DATA_ENV), DATA_DIR]
+    return [Path(r).expanduser() for r in roots if r]
+
+
 def model_path(fast: bool = False) -> Path:
     """Where notebook 03 saves the course's MNIST model, and notebook 04 and the CLI find it.
 

@@ -5,7 +5,6 @@ and found in the course's data folders; nothing here downloads while a notebook 
 """
 from __future__ import annotations
 
-import os
 import shutil
 import tarfile
 from pathlib import Path
@@ -14,7 +13,7 @@ from helpers import report
 from helpers.downloads import download
 from helpers.errors import DatasetError
 from helpers.files import move_into_place, staging_dir
-from helpers.paths import DATA_DIR, DATA_ENV
+from helpers.paths import DATA_DIR, data_roots
 
 MOBILENET_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5"
 MOBILENET_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
@@ -29,17 +28,12 @@ FLOWER_CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")
 FLOWER_IMAGES = 3670  # the published size of the TensorFlow flowers dataset
 
 
-def _asset_roots(data_dir=None) -> list[Path]:
-    roots = [data_dir, os.environ.get(DATA_ENV), DATA_DIR]
-    return [Path(r).expanduser() for r in roots if r]
-
-
 def find_photo_assets(data_dir: str | Path | None = None) -> tuple[Path | None, Path | None]:
     """``(MobileNetV2 weights file, flower_photos folder)`` from the data folders, each None
     when missing (``cnn-course fetch-data --with-photos`` fetches them)."""
-    weights = next((r / "mobilenet" / MOBILENET_FILE for r in _asset_roots(data_dir)
+    weights = next((r / "mobilenet" / MOBILENET_FILE for r in data_roots(data_dir)
                     if (r / "mobilenet" / MOBILENET_FILE).is_file()), None)
-    flowers = next((r / "flower_photos" for r in _asset_roots(data_dir)
+    flowers = next((r / "flower_photos" for r in data_roots(data_dir)
                     if all((r / "flower_photos" / c).is_dir() for c in FLOWER_CLASSES)), None)
     return weights, flowers
 

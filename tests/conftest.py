@@ -10,7 +10,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from helpers import mnist, photos
+from helpers import mnist, paths
 from helpers.downloads import OFFLINE_ENV
 from helpers.idx import idx_bytes
 from helpers.paths import DATA_ENV
@@ -99,7 +99,7 @@ def offline(monkeypatch, tmp_path):
     monkeypatch.delenv(DATA_ENV, raising=False)
     monkeypatch.delenv(OFFLINE_ENV, raising=False)
     monkeypatch.setattr(mnist, "DATA_DIR", tmp_path / "course-data")
-    monkeypatch.setattr(photos, "DATA_DIR", tmp_path / "course-data")
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "course-data")   # photos and weights
     return tmp_path
 
 

@@ -131,7 +131,9 @@ def test_a_folder_without_cifar10_says_what_it_looked_for(tmp_path):
 
 
 def test_the_photo_folder_is_found_in_the_data_folders(small, tmp_path, monkeypatch):
-    monkeypatch.setattr(cifar10, "DATA_DIR", tmp_path / "course")
+    from helpers import paths
+
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "course")
     monkeypatch.delenv("CNN_COURSE_DATA", raising=False)
     assert cifar10.find_photo_folder() is None
     cifar10.generated_sample(tmp_path / "course" / "cifar10", SMALL)
