@@ -22,7 +22,7 @@ from helpers import report
 from helpers.downloads import download
 from helpers.errors import DatasetError
 from helpers.files import file_sha256, move_into_place, staging_dir
-from helpers.paths import DATA_DIR, data_roots
+from helpers.paths import BUILD_DIR, DATA_DIR, data_roots
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
            "truck")
@@ -74,6 +74,33 @@ def find_photo_folder(data_dir: str | Path | None = None) -> Path | None:
         except DatasetError:
             continue
     return None
+
+
+SAMPLE_DIR = BUILD_DIR / "cifar10-stand-in"   # where an offline run writes its generated photos
+
+
+def photo_folder(data_dir: str | Path | None = None) -> Path:
+    """The CIFAR-10 folder to read, announced in one line: the fetched photos, or, where
+    there are none, a small generated stand-in (written once into the build folder)."""
+    found = find_photo_folder(data_dir)
+    if found is not None:
+        report.record_data_source("dir")
+        jpeg = next((found / "train" / CLASSES[0]).glob("*.jpg"), None) is not None
+        report.announce(f"Photos: CIFAR-10 from {found}" + (
+            " (JPEG files: a re-encoded copy, whose pixels differ slightly from the original, "
+            "so accuracies may be a little lower)." if jpeg else "."))
+        return found
+    if not SAMPLE_DIR.is_dir():
+        staging = staging_dir(SAMPLE_DIR.parent, ".cifar10-stand-in.")
+        try:
+            move_into_place(generated_sample(staging), SAMPLE_DIR)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    report.record_data_source("sample")
+    report.announce("Photos: CIFAR-10 is not on this machine (`cnn-course fetch-data` gets it), "
+                    "so this run uses generated stand-ins, coloured shapes, not photos: every "
+                    "cell runs, and its numbers describe the stand-ins only.")
+    return SAMPLE_DIR
 
 
 # --------------------------------------------------------------------- the canonical archive

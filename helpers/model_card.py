@@ -88,6 +88,7 @@ class ModelCard:
     resumed: bool = False              # the training resumed from a kept epoch
     distribution: dict | None = None   # the tf.distribute strategy and devices, if any
     notebook_code: str | None = None   # the code of the notebook that made it (prepare)
+    classes: list | None = None        # its outputs' names, in order (None: the digits 0-9)
     sha256: str = ""                   # of the model file
     format: int = CARD_FORMAT
 
@@ -169,6 +170,17 @@ class ModelCard:
             raise CardError(f"{model_path}: not the model its card describes (their sha256 "
                             "differ: the file was damaged, or replaced without its card)")
         return card
+
+
+def save_model_with_card(run, path: str | Path, what: str, made_by: str, data, classes) -> Path:
+    """Save a trained ``run``'s model at ``path`` with a card naming its ``classes`` in
+    output order (``data``: the training images and labels), so that ``cnn-course predict``
+    reads images with it."""
+    path = Path(path)
+    card = ModelCard.for_run(path.stem, what, made_by, run, settings={},
+                             data=data_fingerprint(*data), classes=[str(c) for c in classes])
+    card.save_with(run.model, path)
+    return path
 
 
 def refuse_replacing(model_path: str | Path, train_images: int | None = None,

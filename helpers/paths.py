@@ -31,6 +31,12 @@ def model_path(fast: bool = False) -> Path:
     return folder / ("mnist_cnn_fast.keras" if fast else "mnist_cnn.keras")
 
 
+def photo_model_path(fast: bool = False) -> Path:
+    """Where notebook 10 saves its bird, cat and dog model (with a card naming the classes)."""
+    folder = Path(os.environ.get(MODEL_ENV) or MODEL_DIR)
+    return folder / ("cifar10_animals_fast.keras" if fast else "cifar10_animals.keras")
+
+
 @contextlib.contextmanager
 def environment(**variables: str):
     """Set environment variables for the block, then put back what was there."""

@@ -1,5 +1,6 @@
 """Reading any picture (a path, bytes, a PIL image or an array, of any format, mode and size)
-as a grey float array, with its transparency: the first step of ``preprocessing.to_mnist``.
+as a grey float array, with its transparency: the first step of ``preprocessing.to_mnist``;
+or, for a network trained on colour photos, as a small colour square (:func:`load_photo`).
 
 Large pictures are reduced as they are read (JPEGs decoded at a fraction of their size, then
 any picture shrunk with a box filter) before any float work; 16-bit pictures are scaled by
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from helpers import report
 from helpers.errors import ImageError
 
 MAX_PIXELS = 40_000_000   # refuse larger images before decoding them (decompression bombs)
@@ -47,6 +49,79 @@ def load_grey_and_alpha(image, name: str | None = None) -> tuple[np.ndarray, np.
     if "A" in pil.getbands() or (pil.mode == "P" and "transparency" in pil.info):
         alpha = np.asarray(pil.convert("RGBA"), dtype=np.float32)[..., 3] / 255
     return _pil_to_grey(pil, name), _if_varies(alpha)
+
+
+def load_photo(image, size=(32, 32), name: str | None = None) -> np.ndarray:
+    """Any picture as a colour network's input: its largest centred square, shrunk to
+    ``size``, as RGB values 0-255 in a float32 (H, W, 3) array. Grey, palette and 16-bit
+    pictures become RGB; transparent parts are laid on white."""
+    name = name or describe(image)
+    if isinstance(image, np.ndarray):
+        array = np.asarray(image)
+        if array.ndim == 3 and array.shape[-1] in (3, 4) or array.ndim == 2:
+            scale = 1 if array.dtype == np.uint8 or array.max() > 1 else 255
+            image = Image.fromarray(np.clip(array * scale, 0, 255).astype(np.uint8))
+        else:
+            raise ImageError(f"{name}: expected a grey (H, W) or colour (H, W, 3 or 4) image, "
+                             f"got shape {array.shape}.")
+    pil = _open(image, name)
+    if pil.mode == "F":
+        pil = Image.fromarray(np.clip(np.asarray(pil), 0, 255).astype(np.uint8))
+    if pil.mode in ("RGBA", "LA", "PA") or (pil.mode == "P" and "transparency" in pil.info):
+        rgba = pil.convert("RGBA")
+        pil = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+    try:
+        rgb = pil.convert("RGB")
+    except (ValueError, OSError):
+        raise ImageError(f"{name}: its colours are in {pil.mode} mode, which cannot be turned "
+                         "into RGB; save it as an RGB PNG or JPEG.") from None
+    return np.asarray(ImageOps.fit(rgb, size, Image.Resampling.LANCZOS), np.float32)
+
+
+KERAS_IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what Keras' folder reader reads
+
+
+def check_class_folders(folder: str | Path) -> dict[str, int]:
+    """Before ``keras.utils.image_dataset_from_directory`` reads ``folder`` (one subfolder
+    per class): the number of photos in each class. An ``ImageError`` names every photo that
+    cannot be read and every class folder with no photo (Keras would fail deep inside
+    TensorFlow on the first, and make a class no photo teaches of the second); files Keras
+    skips (other formats, notes) are said in one line."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ImageError(f"{folder}: no such folder; give a folder with one subfolder per class.")
+    classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise ImageError(f"{folder}: no class folders in it; put each class's photos in a "
+                         "subfolder named after the class.")
+    counts, damaged, skipped = {}, [], []
+    for class_folder in classes:
+        files = sorted(p for p in class_folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+        photos = [p for p in files if p.suffix.lower() in KERAS_IMAGE_SUFFIXES]
+        skipped += [p for p in files if p.suffix.lower() not in KERAS_IMAGE_SUFFIXES]
+        for photo in photos:
+            try:
+                with Image.open(photo) as image:
+                    image.load()
+            except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
+                damaged.append(photo)
+        counts[class_folder.name] = len(photos)
+    empty = [name for name, count in counts.items() if count == 0]
+    problems = []
+    if damaged:
+        shown = ", ".join(str(p.relative_to(folder)) for p in damaged[:5])
+        problems.append(f"{len(damaged)} photo(s) cannot be read ({shown}"
+                        f"{', ...' if len(damaged) > 5 else ''}): delete or re-save them")
+    if empty:
+        problems.append(f"class folder(s) with no photo: {', '.join(empty)}: add photos or "
+                        "remove the folder")
+    if problems:
+        raise ImageError(f"{folder}: " + "; ".join(problems) + ".")
+    if skipped:
+        kinds = sorted({p.suffix.lower() or p.name for p in skipped})
+        report.announce(f"{folder}: {len(skipped)} file(s) Keras does not read are skipped "
+                        f"({', '.join(kinds)}); convert photos among them to JPEG or PNG.")
+    return counts
 
 
 def _if_varies(alpha: np.ndarray | None) -> np.ndarray | None:

@@ -4,12 +4,22 @@ Nothing happens on import. ``setup()`` is the one explicit set-up call a noteboo
 """
 from __future__ import annotations
 
+import logging
 import os
 import platform
 
 from helpers import plots
 from helpers.report import announce
 from helpers.startup import start_tensorflow
+
+
+class _NoRetracingNotes(logging.Filter):
+    """Drops TensorFlow's note that a function was traced again: a notebook that trains
+    several new models in a loop (notebooks 06 and 10) triggers it by design, and a learner
+    can do nothing about it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
 
 
 def device_summary() -> str:
@@ -39,6 +49,8 @@ def setup(seed: int = 42, cpu_devices: int | None = None) -> int:
     # In a notebook TensorFlow's Python log prints its INFO lines (what a distribution strategy
     # does at every step, say): nothing a learner acts on. Warnings and errors still show.
     tf.get_logger().setLevel("WARNING")
+    if not any(isinstance(f, _NoRetracingNotes) for f in tf.get_logger().filters):
+        tf.get_logger().addFilter(_NoRetracingNotes())
     reference = speed.reference_epoch_seconds()
     keras.utils.set_random_seed(seed)
     plots.use_course_style()

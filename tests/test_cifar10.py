@@ -10,7 +10,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from helpers import cifar10
+from helpers import cifar10, paths
 from helpers.errors import DatasetError
 
 SMALL = {"train": 5, "test": 2}   # photos per class in the stand-ins
@@ -131,8 +131,6 @@ def test_a_folder_without_cifar10_says_what_it_looked_for(tmp_path):
 
 
 def test_the_photo_folder_is_found_in_the_data_folders(small, tmp_path, monkeypatch):
-    from helpers import paths
-
     monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "course")
     monkeypatch.delenv("CNN_COURSE_DATA", raising=False)
     assert cifar10.find_photo_folder() is None
@@ -155,3 +153,149 @@ def test_the_generated_sample_is_learnable_but_not_trivial(tmp_path):
     (x, y), (x_test, y_test) = load("train"), load("test")
     accuracy = LogisticRegression(max_iter=2000).fit(x, y).score(x_test, y_test)
     assert 0.3 < accuracy < 0.99, accuracy   # well above chance (0.1), short of perfect
+
+
+def test_photo_folder_says_which_photos_it_reads(small, tmp_path, monkeypatch, capsys):
+    from helpers import report
+
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "course")
+    monkeypatch.setattr(cifar10, "SAMPLE_DIR", tmp_path / "build" / "stand-in")
+    monkeypatch.delenv("CNN_COURSE_DATA", raising=False)
+    stand_in = cifar10.photo_folder()
+    assert stand_in == tmp_path / "build" / "stand-in" and report.recorded()["data_source"] == "sample"
+    assert "generated stand-ins" in capsys.readouterr().out
+    assert cifar10.count_photos(stand_in)["test"]["cat"] > 0
+    cifar10.generated_sample(tmp_path / "course" / "cifar10", SMALL)
+    assert cifar10.photo_folder() == tmp_path / "course" / "cifar10"
+    assert report.recorded()["data_source"] == "dir"
+    assert "CIFAR-10 from" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------- a photo of your own
+
+
+def _save(tmp_path, name, array, mode=None):
+    from PIL import Image
+
+    path = tmp_path / name
+    Image.fromarray(array, mode).save(path) if mode else Image.fromarray(array).save(path)
+    return path
+
+
+def test_any_picture_becomes_a_centred_colour_square(tmp_path):
+    from helpers import pictures
+
+    wide = np.zeros((40, 120, 3), np.uint8)
+    wide[:, :40, 2] = wide[:, 80:, 2] = 255     # blue sides
+    wide[:, 40:80, 0] = 255                     # a red centre, the largest centred square
+    photo = pictures.load_photo(_save(tmp_path, "wide.jpg", wide))
+    assert photo.shape == (32, 32, 3) and photo.dtype == np.float32
+    assert photo[..., 0].mean() > 200 and photo[..., 2].mean() < 40
+    grey = pictures.load_photo(_save(tmp_path, "grey.png", np.full((50, 50), 90, np.uint8)))
+    assert np.allclose(grey, 90, atol=1)
+    rgba = np.zeros((20, 20, 4), np.uint8)      # fully transparent: laid on white
+    assert np.allclose(pictures.load_photo(_save(tmp_path, "clear.png", rgba)), 255)
+    deep = pictures.load_photo(_save(tmp_path, "deep.png", np.full((30, 30), 65535, np.uint16)))
+    assert np.allclose(deep, 255, atol=1)       # 16 bits scaled by their depth, not clipped
+
+
+def test_a_damaged_photo_is_a_clear_error(tmp_path):
+    from helpers import pictures
+    from helpers.errors import ImageError
+
+    (tmp_path / "cut.jpg").write_bytes(b"\xff\xd8\xff\xe0 not the rest")
+    with pytest.raises(ImageError, match="cut.jpg: not an image"):
+        pictures.load_photo(tmp_path / "cut.jpg")
+
+
+@pytest.fixture
+def animal_model(tmp_path):
+    """A tiny 32x32 colour model saved with a card naming its three classes."""
+    import keras
+
+    from helpers.model_card import TrainingRun, save_model_with_card
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Rescaling(1 / 255),
+                              keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x = np.zeros((6, 32, 32, 3), np.float32)
+    x[:, :, :, 0] = np.arange(6)[:, None, None] % 3 * 120   # redder: a later class
+    y = np.arange(6) % 3
+    history = model.fit(x, y, epochs=60, verbose=0).history
+    return save_model_with_card(TrainingRun(model, history, [0.1]), tmp_path / "animals.keras",
+                                "test animals", "a test", (x, y), ["bird", "cat", "dog"])
+
+
+def test_predict_names_the_classes_a_photo_models_card_names(animal_model, tmp_path, capsys):
+    import json
+
+    from helpers.commands import cli
+
+    red = np.zeros((64, 48, 3), np.uint8)
+    red[..., 0] = 240
+    photo = _save(tmp_path, "red.png", red)
+    assert cli.main(["predict", "--json", "--model", str(animal_model), str(photo)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["class"] == "dog" and [t["class"] for t in result["top3"]][0] == "dog"
+    assert cli.main(["predict", "--model", str(animal_model), str(photo)]) == 0
+    assert capsys.readouterr().out.startswith(f"{photo}: dog (")
+
+
+def test_predict_refuses_a_photo_model_without_a_card_and_labels_for_animals(
+        animal_model, tmp_path, capsys):
+    import shutil
+
+    from helpers.commands import cli
+
+    bare = tmp_path / "bare" / "animals.keras"
+    bare.parent.mkdir()
+    shutil.copy(animal_model, bare)
+    photo = _save(tmp_path, "p.png", np.zeros((8, 8, 3), np.uint8))
+    assert cli.main(["predict", "--model", str(bare), str(photo)]) == 1
+    assert "card names its classes" in capsys.readouterr().err
+    (tmp_path / "labels.csv").write_text("file,label\np.png,3\n")
+    assert cli.main(["predict", "--model", str(animal_model), "--labels",
+                     str(tmp_path / "labels.csv")]) == 2
+    assert "--labels scores digit models" in capsys.readouterr().err
+
+
+def _class_folders(tmp_path):
+    """Two classes of photos as a learner might have them: colour, grey and RGBA photos."""
+    folder = tmp_path / "mine"
+    for name in ("cat", "dog"):
+        (folder / name).mkdir(parents=True)
+    _save(folder / "cat", "a.jpg", np.full((40, 60, 3), 120, np.uint8))
+    _save(folder / "cat", "b.png", np.full((40, 40), 200, np.uint8))              # grey
+    _save(folder / "dog", "c.png", np.full((50, 30, 4), 90, np.uint8))            # RGBA
+    return folder
+
+
+def test_own_class_folders_are_counted_and_keras_reads_them(tmp_path, capsys):
+    import keras
+
+    from helpers import pictures
+
+    folder = _class_folders(tmp_path)
+    (folder / "dog" / "notes.txt").write_text("taken in the park")
+    assert pictures.check_class_folders(folder) == {"cat": 2, "dog": 1}
+    assert "1 file(s) Keras does not read are skipped (.txt)" in capsys.readouterr().out
+    read = keras.utils.image_dataset_from_directory(folder, image_size=(32, 32), batch_size=None,
+                                                    shuffle=False, verbose=False)
+    images = np.stack([x.numpy() for x, _ in read])
+    assert images.shape == (3, 32, 32, 3)       # grey and RGBA photos come out as RGB
+
+
+def test_a_damaged_photo_and_an_empty_class_are_named_before_keras_reads(tmp_path):
+    from helpers import pictures
+    from helpers.errors import ImageError
+
+    folder = _class_folders(tmp_path)
+    (folder / "dog" / "cut.jpg").write_bytes(b"\xff\xd8\xff\xe0 half a photo")
+    (folder / "bird").mkdir()
+    with pytest.raises(ImageError) as refused:
+        pictures.check_class_folders(folder)
+    message = str(refused.value)
+    assert "1 photo(s) cannot be read (dog/cut.jpg" in message and "no photo: bird" in message
+    with pytest.raises(ImageError, match="no such folder"):
+        pictures.check_class_folders(tmp_path / "nowhere")

@@ -72,6 +72,9 @@ CASES = {
     "06.4": ({}, lambda base, k: _unfreeze(base, k), lambda base, k: _unfreeze(base, k, keep_norms=False)),
     "08.4": ({}, lambda ink: _crop(ink), lambda ink: _crop(ink, end=0)),
     "09.2": ({}, lambda y, p, n: _replica_loss(y, p, n), lambda y, p, n: _replica_loss(y, p, n, own=True)),
+    "10.1": ({}, lambda: _photo_augmentation(), lambda: _photo_augmentation(mode="horizontal_and_vertical")),
+    "10.2": ({}, lambda path: _callbacks(path), lambda path: _callbacks(path, restore=False)),
+    "10.3": ({}, 324, 144),
     "09.3": ({}, lambda: _mixed(), lambda: _mixed(last="mixed_bfloat16")),
     "09.4": ({"strategy": None}, None, None),  # filled in by the test: needs a strategy
 }
@@ -101,6 +104,21 @@ def _replica_loss(labels, probabilities, global_batch_size, own=False):
     one_hot = np.eye(10)[labels]
     losses = -(one_hot * np.log(probabilities)).sum(axis=1)
     return losses.sum() / (len(labels) if own else global_batch_size)
+
+
+def _photo_augmentation(mode="horizontal"):
+    import keras
+
+    return keras.Sequential([keras.layers.RandomContrast(0.15), keras.layers.RandomFlip(mode),
+                             keras.layers.RandomRotation(0.02, fill_mode="reflect")])
+
+
+def _callbacks(path, restore=True):
+    import keras
+
+    return (keras.callbacks.ModelCheckpoint(path, monitor="val_loss", save_best_only=True),
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=5,
+                                          restore_best_weights=restore))
 
 
 def _adam(batch_size, linear=False):
@@ -273,7 +291,9 @@ ADVICE = {
     "07.4": "flattens the maps", "04.4": "end the model at layer.output",
     "04.5": "keep only the positive part", "06.3": "freeze it with base.trainable = False",
     "06.4": "a batch-norm layer trains", "08.4": "cuts off the last inked row and column",
-    "09.3": "probabilities come out in bfloat16", "09.4": "made outside the strategy",
+    "09.3": "probabilities come out in bfloat16",
+    "10.1": "flip left to right only", "10.2": "restore_best_weights=True",
+    "10.3": "the 2x2-cell blocks step by one cell", "09.4": "made outside the strategy",
 }
 
 
@@ -295,12 +315,12 @@ def _case(key):
 
 def test_every_exercise_has_a_case_and_each_notebook_three():
     assert set(CASES) == set(EXERCISES) == set(ADVICE)
-    for number in ("01", "02", "03", "04", "05", "06", "07", "08", "09"):
+    for number in ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10"):
         assert sum(key.startswith(number + ".") for key in EXERCISES) >= 3, number
 
 
 CODE = ["01.3", "02.1", "03.2", "03.3", "03.4", "03.5", "04.1", "04.2", "04.4", "04.5", "05.2", "05.3", "06.3", "06.4",
-        "07.2", "07.3", "07.4", "08.3", "08.4", "09.2", "09.3", "09.4"]   # checked exercises that write code
+        "07.2", "07.3", "07.4", "08.3", "08.4", "09.2", "09.3", "09.4", "10.1", "10.2"]   # checked exercises that write code
 
 
 def test_each_notebook_from_03_has_two_code_writing_exercises():
@@ -308,7 +328,7 @@ def test_each_notebook_from_03_has_two_code_writing_exercises():
     writes_code = sorted(key for key, answer in SOLUTIONS.items()
                          if key in EXERCISES and "def " in answer)
     assert writes_code == CODE
-    for number in ("03", "04", "05", "06", "07", "08", "09"):
+    for number in ("03", "04", "05", "06", "07", "08", "09", "10"):
         assert sum(key.startswith(number + ".") for key in writes_code) >= 2, number
 
 

@@ -37,6 +37,7 @@ def fetch_data(args: argparse.Namespace) -> int:
         if args.from_dir is not None or isinstance(exc, UnusableStrayFiles):
             raise  # the folder was the problem, not the network
         raise DatasetError(f"{exc} {online_advice}") from None
+    fetch_animal_photos(dest, args.from_dir, online_advice)
     if args.from_dir is not None:
         copy_checkpoints(args.from_dir)
     if args.with_photos:
@@ -52,6 +53,24 @@ def fetch_data(args: argparse.Namespace) -> int:
     print(f"\nEverything the course needs is in {dest}. Point the course at it with:\n")
     print(f"    export {DATA_ENV}={dest}")
     return 0
+
+
+def fetch_animal_photos(dest: Path, from_dir: Path | None, online_advice: str) -> None:
+    """CIFAR-10 for notebook 10, from a prepared folder or the canonical archive; a prepared
+    folder without it is said, not an error (the notebook then runs on a generated sample)."""
+    from helpers import cifar10
+
+    if from_dir is not None and cifar10.find_prepared(from_dir) is None:
+        if cifar10.find_photo_folder(dest) is None:
+            print(f"CIFAR-10: none in {from_dir}; notebook 10 will run on a small generated "
+                  "sample (on a connected machine, `cnn-course fetch-data` downloads it).")
+        return
+    try:
+        cifar10.fetch_cifar10(dest, from_dir=from_dir)
+    except DatasetError as exc:
+        if from_dir is not None:
+            raise
+        raise DatasetError(f"{exc} {online_advice}") from None
 
 
 def copy_checkpoints(from_dir: Path) -> None:
@@ -185,6 +204,8 @@ def predict(args: argparse.Namespace) -> int:
     names = [str(name) for name in args.images] or [str(e.file) for e in examples]
     quiet_tensorflow()
     results = read_digits(args.model, names)
+    if examples and any("class" in r for r in results):
+        raise UsageError("--labels scores digit models; give a photo model the photos themselves.")
     if examples:
         for result, example in zip(results, examples):
             result.update(label=example.label, group=example.group)

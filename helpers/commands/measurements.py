@@ -111,6 +111,21 @@ MEASURED: dict[str, dict[str, str]] = {
         "gpu_images_per_second": "globals().get('throughput', {}).get('/GPU:0')",
         "gpu_speedup": "(lambda t: t and t['/GPU:0'] / t['/CPU:0'])(globals().get('throughput'))",
     },
+    "10_cats_dogs_birds": {
+        "train_photos": "len(x_train)",
+        "hog_val_accuracy": "hog_val_accuracy",
+        "hog_test_accuracy": "hog_test_accuracy",
+        "small_train_accuracy": "small_train_accuracy",
+        "small_val_accuracy": "small_val_accuracy",
+        "small_augmented_train_accuracy": "small_augmented_train_accuracy",
+        "small_augmented_val_accuracy": "small_augmented_val_accuracy",
+        "all_photos_val_accuracy": "all_val_accuracy",
+        "test_accuracy": "test_accuracy",
+        "transfer_": "{f'{budget}_accuracy': transfer.loc[budget, 'fine-tuned'] for budget in BUDGETS}",
+        "frozen_": "{f'{budget}_accuracy': transfer.loc[budget, 'frozen features'] for budget in BUDGETS}",
+        "scratch_": "{f'{budget}_accuracy': transfer.loc[budget, 'from scratch'] for budget in BUDGETS}",
+        "photo_checkpoints_loaded": "sum(run.loaded for run in (augmented_run, cured_run, all_run, seven_run))",
+    },
 }
 
 

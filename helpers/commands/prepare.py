@@ -23,6 +23,9 @@ NOTEBOOK_CHECKPOINTS = {
     "07_architectures": tuple(f"07_{slug}" for slug in (
         "article", "batch_norm", "global_avg_pool", "small_resnet", "inception_style",
         "depthwise_separable")),
+    "10_cats_dogs_birds": ("10_small_augmented", "10_small_cured", "10_all_photos",
+                           "10_seven_classes") + tuple(
+        f"10_{kind}_{step}" for step in (1, 2, 3) for kind in ("scratch", "frozen", "fine_tuned")),
 }
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from helpers.checking import EXERCISES, HINTS, SOLUTIONS, check, hint, solution, verdict
 from helpers.exercises import (  # noqa: F401 (importing each registers its notebook's checks)
     notebook01, notebook02, notebook03, notebook04, notebook05, notebook06, notebook07,
-    notebook08, notebook09)
+    notebook08, notebook09, notebook10)
 from helpers.exercises.notebook08 import example_ink
 
 __all__ = ["EXERCISES", "HINTS", "SOLUTIONS", "check", "example_ink", "hint", "solution",
