@@ -7,6 +7,7 @@ has its own (``NAME_fast``). Notebooks 04 and 08 catch up from notebook 03's mod
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -138,6 +139,30 @@ def _load(name: str, wanted: dict) -> tuple[Checkpointed | None, str | None]:
     return Checkpointed(model, card.history, card.epoch_seconds, card, loaded=True), None
 
 
+_loads_to_say: list[ModelCard] | None = None   # inside ``loads_said_together``: the loads so far
+
+
+@contextlib.contextmanager
+def loads_said_together(what: str):
+    """Within the block, the checkpoints that load are said in one line at its end, not a
+    line each (``what``: the trainings they stand for)."""
+    global _loads_to_say
+    outer, _loads_to_say = _loads_to_say, []
+    try:
+        yield
+        cards = _loads_to_say
+    finally:
+        _loads_to_say = outer
+    if cards:
+        seconds = sum(card.training_seconds for card in cards)
+        epochs = sum(card.reference_epochs for card in cards)
+        report.announce(
+            f"Loaded {len(cards)} checkpoints instead of training {what}, made "
+            f"{cards[0].date[:10]} by {cards[0].made_by}; their trainings took {seconds:.0f} s "
+            f"({epochs:.1f} reference epochs) on {cards[0].machine}. To train them here, set "
+            "USE_CHECKPOINTS = False in the settings cell.")
+
+
 def load_or_train(name: str, what: str, settings: dict, data, train: Callable, *,
                   fast: bool = False, use: bool = True) -> Checkpointed:
     """Checkpoint ``name`` when it matches ``settings`` and the training ``data`` (x, y);
@@ -147,6 +172,9 @@ def load_or_train(name: str, what: str, settings: dict, data, train: Callable, *
     wanted = {"settings": settings, "data": data_fingerprint(*data)}
     if use and not rebuilding():
         found, reason = _load(name, wanted)
+        if found and _loads_to_say is not None:
+            _loads_to_say.append(found.card)
+            return found
         if found:
             report.announce(f"Loaded checkpoint {name} instead of training: {what}, "
                             f"{found.card.describe()}. To train it here, set "

@@ -299,3 +299,56 @@ def test_a_damaged_photo_and_an_empty_class_are_named_before_keras_reads(tmp_pat
     assert "1 photo(s) cannot be read (dog/cut.jpg" in message and "no photo: bird" in message
     with pytest.raises(ImageError, match="no such folder"):
         pictures.check_class_folders(tmp_path / "nowhere")
+
+
+# ----------------------------------------------------------------- ImageNet features
+
+
+@pytest.mark.slow
+def test_notebook_10_imagenet_cell_trains_a_head_where_the_weights_are(tmp_path, monkeypatch):
+    """The cell runs only where MobileNetV2's weights are; here with random weights in their
+    place, on a few generated photos, with the notebook's own code."""
+    import keras
+    import nbformat
+    import pandas as pd
+
+    from helpers import photos, training
+
+    notebook = nbformat.read(paths.NOTEBOOK_DIR / "10_cats_dogs_birds.ipynb", 4)
+    [cell] = [c.source for c in notebook.cells if "imagenet" in c.metadata.get("tags", [])]
+    weights = tmp_path / photos.MOBILENET_FILE
+    weights.touch()
+    monkeypatch.setattr(photos, "find_photo_assets", lambda: (weights, None))
+    built, real_mobilenet = [], keras.applications.MobileNetV2
+
+    def random_mobilenet(**kwargs):
+        assert kwargs.pop("weights") == str(weights)
+        built.append(real_mobilenet(weights=None, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(keras.applications, "MobileNetV2", random_mobilenet)
+    rng = np.random.default_rng(0)
+    photos_, labels = rng.integers(0, 256, (24, 32, 32, 3)).astype("float32"), np.arange(24) % 3
+    namespace = {"keras": keras, "photos": photos, "training": training, "CLASSES": ["a", "b", "c"],
+                 "BUDGETS": [4], "HEAD_EPOCHS": 1, "x_fit": photos_, "y_fit": labels,
+                 "x_val": photos_[:6], "y_val": labels[:6],
+                 "per_class": lambda x, y, count: (x[:3 * count], y[:3 * count]),
+                 "transfer": pd.DataFrame({"frozen features": [0.5]}, index=[4])}
+    exec(cell, namespace)
+    assert not built[0].trainable and 0 <= namespace["imagenet_accuracy"] <= 1
+    assert namespace["imagenet_model"].predict(photos_[:2], verbose=0).shape == (2, 3)
+
+
+def test_notebook_10_imagenet_cell_says_what_it_would_run_without_the_weights(monkeypatch, capsys):
+    import nbformat
+
+    from helpers import photos
+
+    notebook = nbformat.read(paths.NOTEBOOK_DIR / "10_cats_dogs_birds.ipynb", 4)
+    [cell] = [c.source for c in notebook.cells if "imagenet" in c.metadata.get("tags", [])]
+    monkeypatch.setattr(photos, "find_photo_assets", lambda: (None, None))
+    namespace = {"photos": photos, "BUDGETS": [100]}
+    exec(cell, namespace)
+    said = capsys.readouterr().out
+    assert namespace["imagenet_accuracy"] is None and said.count("\n") == 1
+    assert "100 photos per class" in said and "cnn-course fetch-data --with-photos" in said

@@ -124,6 +124,7 @@ MEASURED: dict[str, dict[str, str]] = {
         "transfer_": "{f'{budget}_accuracy': transfer.loc[budget, 'fine-tuned'] for budget in BUDGETS}",
         "frozen_": "{f'{budget}_accuracy': transfer.loc[budget, 'frozen features'] for budget in BUDGETS}",
         "scratch_": "{f'{budget}_accuracy': transfer.loc[budget, 'from scratch'] for budget in BUDGETS}",
+        "imagenet_100_accuracy": "imagenet_accuracy",
         "photo_checkpoints_loaded": "sum(run.loaded for run in (augmented_run, cured_run, all_run, seven_run))",
     },
 }

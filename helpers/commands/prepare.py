@@ -20,6 +20,7 @@ from helpers.paths import environment
 NOTEBOOK_CHECKPOINTS = {
     "03_build_and_train": ("03_cosine_decay", "03_mnist_cnn"),
     "05_data_augmentation": ("05_largest_plain", "05_largest_augmented", "05_best"),
+    "06_transfer_learning": ("06_digits_0_to_4",),
     "07_architectures": tuple(f"07_{slug}" for slug in (
         "article", "batch_norm", "global_avg_pool", "small_resnet", "inception_style",
         "depthwise_separable")),
