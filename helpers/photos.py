@@ -28,11 +28,17 @@ FLOWER_CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")
 FLOWER_IMAGES = 3670  # the published size of the TensorFlow flowers dataset
 
 
+def _whole(weights: Path) -> bool:
+    """Whether ``weights`` is there at its published size (a cut-off copy is not)."""
+    return weights.is_file() and weights.stat().st_size == MOBILENET_BYTES
+
+
 def find_photo_assets(data_dir: str | Path | None = None) -> tuple[Path | None, Path | None]:
     """``(MobileNetV2 weights file, flower_photos folder)`` from the data folders, each None
-    when missing (``cnn-course fetch-data --with-photos`` fetches them)."""
+    when missing or, for the weights, cut off (``cnn-course fetch-data --with-photos``
+    fetches them)."""
     weights = next((r / "mobilenet" / MOBILENET_FILE for r in data_roots(data_dir)
-                    if (r / "mobilenet" / MOBILENET_FILE).is_file()), None)
+                    if _whole(r / "mobilenet" / MOBILENET_FILE)), None)
     flowers = next((r / "flower_photos" for r in data_roots(data_dir)
                     if all((r / "flower_photos" / c).is_dir() for c in FLOWER_CLASSES)), None)
     return weights, flowers

@@ -312,7 +312,7 @@ def test_notebook_10_imagenet_cell_trains_a_head_where_the_weights_are(tmp_path,
     import nbformat
     import pandas as pd
 
-    from helpers import photos, training
+    from helpers import photos, speed, training
 
     notebook = nbformat.read(paths.NOTEBOOK_DIR / "10_cats_dogs_birds.ipynb", 4)
     [cell] = [c.source for c in notebook.cells if "imagenet" in c.metadata.get("tags", [])]
@@ -329,11 +329,13 @@ def test_notebook_10_imagenet_cell_trains_a_head_where_the_weights_are(tmp_path,
     monkeypatch.setattr(keras.applications, "MobileNetV2", random_mobilenet)
     rng = np.random.default_rng(0)
     photos_, labels = rng.integers(0, 256, (24, 32, 32, 3)).astype("float32"), np.arange(24) % 3
-    namespace = {"keras": keras, "photos": photos, "training": training, "CLASSES": ["a", "b", "c"],
+    namespace = {"keras": keras, "photos": photos, "speed": speed, "training": training,
+                 "CLASSES": ["a", "b", "c"],
                  "BUDGETS": [4], "HEAD_EPOCHS": 1, "x_fit": photos_, "y_fit": labels,
                  "x_val": photos_[:6], "y_val": labels[:6],
                  "per_class": lambda x, y, count: (x[:3 * count], y[:3 * count]),
-                 "transfer": pd.DataFrame({"frozen features": [0.5]}, index=[4])}
+                 "transfer": pd.DataFrame({"frozen features": [0.5], "from scratch": [0.4]},
+                                          index=[4])}
     exec(cell, namespace)
     assert not built[0].trainable and 0 <= namespace["imagenet_accuracy"] <= 1
     assert namespace["imagenet_model"].predict(photos_[:2], verbose=0).shape == (2, 3)

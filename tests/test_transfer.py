@@ -144,6 +144,8 @@ def test_fetching_photo_assets_checks_and_unpacks_them(tmp_path, monkeypatch):
     # the archive is gone once unpacked; nothing temporary is left
     assert sorted(files_under(dest))[0].startswith("flower_photos/")
     assert not any(name.startswith(".") or name.endswith(".tgz") for name in files_under(dest))
+    got_weights.write_bytes(b"w" * 999)   # cut off in copying: as good as missing
+    assert photos.find_photo_assets(dest) == (None, flowers)
 
 
 def test_a_damaged_weights_file_is_deleted_when_checked(tmp_path):
