@@ -232,6 +232,9 @@ def fetch_cifar10(dest: str | Path = DATA_DIR, from_dir: str | Path | None = Non
         if target.exists():  # an incomplete copy: set aside, then removed
             os.replace(target, staging / ".incomplete")
         move_into_place(made, target)
+    except OSError as exc:  # a full disk, a folder that cannot be written: nothing replaced
+        raise DatasetError(f"could not write CIFAR-10 into {dest} ({exc.strerror or exc}); it "
+                           "needs about 250 MB free there. What was there is unchanged.") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     report.announce(f"CIFAR-10: {how} into {target}.")

@@ -115,6 +115,22 @@ def test_fetch_unpacks_a_prepared_archive_of_the_layout(small, tmp_path):
     assert cifar10.check_folder(made) == made
 
 
+def test_a_full_disk_while_copying_is_a_clear_error_and_leaves_nothing(small, tmp_path,
+                                                                     monkeypatch):
+    import errno
+    import shutil
+
+    prepared = cifar10.generated_sample(tmp_path / "usb" / "cifar10", SMALL)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(shutil, "copytree", disk_full)
+    with pytest.raises(DatasetError, match="No space left on device.*unchanged"):
+        cifar10.fetch_cifar10(tmp_path / "data", from_dir=prepared.parent)
+    assert not any((tmp_path / "data").iterdir())   # no half-written folder left behind
+
+
 def test_an_incomplete_prepared_folder_is_refused_and_nothing_replaced(small, tmp_path):
     sample = cifar10.generated_sample(tmp_path / "usb" / "cifar10", SMALL)
     next((sample / "test" / "cat").iterdir()).unlink()

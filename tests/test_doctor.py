@@ -125,6 +125,24 @@ def test_unusable_data_folder_is_a_problem_and_the_sample_a_note(monkeypatch, of
     assert "checksum" in text and "\n" not in text
 
 
+def test_photos_are_found_and_missing_or_incomplete_ones_a_note(monkeypatch, offline):
+    from helpers import cifar10
+
+    missing, no_weights = doctor.check_photos()
+    assert missing.level == "note" and "no CIFAR-10 photos here" in missing.text
+    assert "stand-ins" in missing.text and "cnn-course fetch-data" in missing.text
+    assert no_weights.level == "note" and "--with-photos" in no_weights.text
+    monkeypatch.setattr(cifar10, "PER_CLASS", {"train": 3, "test": 1})
+    folder = cifar10.generated_sample(offline / "course-data" / "cifar10",
+                                      {"train": 3, "test": 1})
+    [found, _] = doctor.check_photos()
+    assert found.level == "ok" and str(folder) in found.text
+    next((folder / "train" / "cat").iterdir()).unlink()   # one photo lost in copying
+    [incomplete, _] = doctor.check_photos()
+    assert incomplete.level == "note" and "not a complete CIFAR-10 folder" in incomplete.text
+    assert "\n" not in incomplete.text
+
+
 def test_damaged_checkpoints_are_problems_and_missing_ones_a_note(tmp_path):
     findings = doctor.check_checkpoints(tmp_path)
     assert not problems(findings) and "cnn-course prepare" in findings[-1].text

@@ -147,6 +147,39 @@ def check_data() -> list[Finding]:
     return [Finding("ok", f"MNIST: {data.description}, checksums verified")]
 
 
+def check_photos() -> list[Finding]:
+    """Notebook 10's CIFAR-10 photos; MobileNetV2's weights and the flowers (06 part B, 10's
+    ImageNet cell). Without them the course still runs, on stand-ins or without those cells."""
+    from helpers import cifar10, photos
+    from helpers.errors import DatasetError
+
+    found = cifar10.find_photo_folder()
+    if found is not None:
+        findings = [Finding("ok", f"CIFAR-10: the photos notebook 10 reads, in {found}")]
+    else:
+        started = [root / cifar10.FOLDER for root in paths.data_roots()
+                   if (root / cifar10.FOLDER).is_dir()]
+        try:
+            if started:
+                cifar10.check_folder(started[0])
+            why = "no CIFAR-10 photos here"
+        except DatasetError as exc:
+            why = f"CIFAR-10: {exc}"
+        findings = [Finding("note", f"{why}: notebook 10 will run on generated stand-ins; for "
+                                    "a classroom run `cnn-course fetch-data` (online, 170 MB) or "
+                                    "`cnn-course fetch-data --from DIR`")]
+    weights, flowers = photos.find_photo_assets()
+    if weights is not None and flowers is not None:
+        findings.append(Finding("ok", "MobileNetV2's ImageNet weights and the flower photos "
+                                      "(notebook 06 part B, notebook 10's ImageNet cell)"))
+    else:
+        findings.append(Finding("note", "no MobileNetV2 ImageNet weights or flower photos here: "
+                                        "notebook 06 part B and notebook 10's ImageNet cell will "
+                                        "say so and skip; `cnn-course fetch-data --with-photos` "
+                                        "(online) gets them"))
+    return findings
+
+
 def check_checkpoints(folder: Path | None = None) -> list[Finding]:
     """Which checkpoints the notebooks will load, and any that are damaged."""
     found = available(folder)
@@ -216,7 +249,7 @@ def run(probe: bool = True) -> int:
     """Run every check, print one line each (and the predicted times); the exit code."""
     findings = []
     for check in (check_python, check_packages, check_kernel, check_extensions, check_disk,
-                  check_data, check_checkpoints):
+                  check_data, check_photos, check_checkpoints):
         for finding in _guarded(check):
             print(finding.line(), flush=True)
             findings.append(finding)
