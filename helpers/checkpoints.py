@@ -156,11 +156,13 @@ def loads_said_together(what: str):
     if cards:
         seconds = sum(card.training_seconds for card in cards)
         epochs = sum(card.reference_epochs for card in cards)
+        days = sorted({card.date[:10] for card in cards})
+        made = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
         report.announce(
-            f"Loaded {len(cards)} checkpoints instead of training {what}, made "
-            f"{cards[0].date[:10]} by {cards[0].made_by}; their trainings took {seconds:.0f} s "
-            f"({epochs:.1f} reference epochs) on {cards[0].machine}. To train them here, set "
-            "USE_CHECKPOINTS = False in the settings cell.")
+            f"Loaded {len(cards)} of {what} from checkpoints made {made} by {cards[0].made_by} "
+            f"(their trainings took {seconds:.0f} s, {epochs:.1f} reference epochs, on "
+            f"{cards[0].machine}); any other trained here, announced. To train them all here, "
+            "set USE_CHECKPOINTS = False in the settings cell.")
 
 
 def load_or_train(name: str, what: str, settings: dict, data, train: Callable, *,

@@ -20,7 +20,7 @@ import numpy as np
 
 from helpers import report
 from helpers.downloads import download
-from helpers.errors import DatasetError
+from helpers.errors import CourseError, DatasetError
 from helpers.files import file_sha256, move_into_place, staging_dir
 from helpers.paths import BUILD_DIR, DATA_DIR, data_roots
 
@@ -211,8 +211,9 @@ def fetch_cifar10(dest: str | Path = DATA_DIR, from_dir: str | Path | None = Non
     else:
         report.announce(f"CIFAR-10: already in {target}, every photo there.")
         return target
-    staging = staging_dir(dest, ".cifar10.")
+    staging = None
     try:
+        staging = staging_dir(dest, ".cifar10.")
         if from_dir is not None:
             source = find_prepared(from_dir)
             if source is None:
@@ -232,13 +233,23 @@ def fetch_cifar10(dest: str | Path = DATA_DIR, from_dir: str | Path | None = Non
         if target.exists():  # an incomplete copy: set aside, then removed
             os.replace(target, staging / ".incomplete")
         move_into_place(made, target)
-    except OSError as exc:  # a full disk, a folder that cannot be written: nothing replaced
-        raise DatasetError(f"could not write CIFAR-10 into {dest} ({exc.strerror or exc}); it "
-                           "needs about 250 MB free there. What was there is unchanged.") from None
+    except OSError as exc:  # a full disk, a folder that cannot be written, a source unread
+        raise CourseError(f"could not make {target}: {_first_reason(exc)}. It needs about "
+                          "450 MB free while it is made (a complete copy there is kept); "
+                          "nothing half-written was left.") from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     report.announce(f"CIFAR-10: {how} into {target}.")
     return target
+
+
+def _first_reason(exc: OSError) -> str:
+    """One line for a failed write: ``shutil.copytree`` gathers every file's failure in one
+    ``shutil.Error``, a list of (source, destination, reason); the first says it."""
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list):
+        return str(exc.args[0][0][2]) if exc.args[0] else "copying failed"
+    return f"{exc.strerror} ({exc.filename})" if exc.strerror and exc.filename else str(exc)
 
 
 # ------------------------------------------------------------------- the generated sample

@@ -257,6 +257,27 @@ def test_fit_or_load_fits_once_then_gives_the_notebooks_model_the_checkpoints_we
     assert not fit(_compiled(seed=2)).loaded     # another random start: trained here
 
 
+def test_loads_in_one_block_are_said_in_one_line(folder, preparing, capsys):
+    with preparing():
+        for name in ("one", "two"):
+            checkpoints.load_or_train(name, "a demo network", {"epochs": 2}, DATA, Trainer())
+    capsys.readouterr()
+    later = Trainer()
+    with checkpoints.loads_said_together("these 3 networks"):
+        for name in ("one", "two", "three"):   # "three" was never prepared: trained here
+            checkpoints.load_or_train(name, "a demo network", {"epochs": 2}, DATA, later)
+    said = capsys.readouterr().out
+    assert later.calls == 1 and "Loaded checkpoint" not in said
+    [line] = [line for line in said.splitlines() if line.startswith("Loaded")]
+    assert line.startswith("Loaded 2 of these 3 networks from checkpoints made ")
+    assert "by cnn-course prepare" in line and "USE_CHECKPOINTS = False" in line
+    with checkpoints.loads_said_together("nothing prepared"):
+        checkpoints.load_or_train("four", "a demo network", {"epochs": 2}, DATA, Trainer())
+    assert "Loaded" not in capsys.readouterr().out
+    load(Trainer())   # outside a block, each load says its own line again
+    assert checkpoints._loads_to_say is None
+
+
 @pytest.mark.slow
 def test_train_recipe_without_a_name_trains_measures_and_keeps_nothing(folder, preparing, capsys):
     from helpers import mnist, recipes

@@ -115,19 +115,29 @@ def test_fetch_unpacks_a_prepared_archive_of_the_layout(small, tmp_path):
     assert cifar10.check_folder(made) == made
 
 
-def test_a_full_disk_while_copying_is_a_clear_error_and_leaves_nothing(small, tmp_path,
-                                                                     monkeypatch):
+@pytest.mark.parametrize("failure", ["gathered", "single"])
+def test_a_full_disk_while_copying_is_one_clear_line_and_leaves_nothing(small, tmp_path,
+                                                                       monkeypatch, failure):
     import errno
     import shutil
 
-    prepared = cifar10.generated_sample(tmp_path / "usb" / "cifar10", SMALL)
+    from helpers.errors import CourseError
 
-    def disk_full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    prepared = cifar10.generated_sample(tmp_path / "usb" / "cifar10", SMALL)
+    full = f"[Errno {errno.ENOSPC}] {os.strerror(errno.ENOSPC)}"
+
+    def disk_full(source, made, **kwargs):
+        if failure == "single":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(made))
+        # what copytree does: it carries on, then raises every file's failure at once
+        raise shutil.Error([(f"{source}/{i}.png", f"{made}/{i}.png", full) for i in range(500)])
 
     monkeypatch.setattr(shutil, "copytree", disk_full)
-    with pytest.raises(DatasetError, match="No space left on device.*unchanged"):
+    with pytest.raises(CourseError) as caught:
         cifar10.fetch_cifar10(tmp_path / "data", from_dir=prepared.parent)
+    said = str(caught.value)
+    assert "No space left on device" in said and "450 MB" in said and "\n" not in said
+    assert len(said) < 400 and not isinstance(caught.value, DatasetError)  # no "go online"
     assert not any((tmp_path / "data").iterdir())   # no half-written folder left behind
 
 

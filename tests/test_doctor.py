@@ -126,12 +126,13 @@ def test_unusable_data_folder_is_a_problem_and_the_sample_a_note(monkeypatch, of
 
 
 def test_photos_are_found_and_missing_or_incomplete_ones_a_note(monkeypatch, offline):
-    from helpers import cifar10
+    from helpers import cifar10, photos
 
     missing, no_weights = doctor.check_photos()
     assert missing.level == "note" and "no CIFAR-10 photos here" in missing.text
     assert "stand-ins" in missing.text and "cnn-course fetch-data" in missing.text
-    assert no_weights.level == "note" and "--with-photos" in no_weights.text
+    assert no_weights.level == "note" and "weights or flower photos" in no_weights.text
+    assert "--with-photos" in no_weights.text
     monkeypatch.setattr(cifar10, "PER_CLASS", {"train": 3, "test": 1})
     folder = cifar10.generated_sample(offline / "course-data" / "cifar10",
                                       {"train": 3, "test": 1})
@@ -140,7 +141,17 @@ def test_photos_are_found_and_missing_or_incomplete_ones_a_note(monkeypatch, off
     next((folder / "train" / "cat").iterdir()).unlink()   # one photo lost in copying
     [incomplete, _] = doctor.check_photos()
     assert incomplete.level == "note" and "not a complete CIFAR-10 folder" in incomplete.text
-    assert "\n" not in incomplete.text
+    assert incomplete.text.count("fetch-data") == 1 and ".:" not in incomplete.text
+    weights = offline / "course-data" / "mobilenet" / photos.MOBILENET_FILE
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"w" * photos.MOBILENET_BYTES)
+    [_, no_flowers] = doctor.check_photos()   # the weights alone serve notebook 10's cell
+    assert no_flowers.level == "note" and "no flower photos" in no_flowers.text
+    assert "notebook 10" not in no_flowers.text
+    for flower in photos.FLOWER_CLASSES:
+        (offline / "course-data" / "flower_photos" / flower).mkdir(parents=True)
+    [_, both] = doctor.check_photos()
+    assert both.level == "ok"
 
 
 def test_damaged_checkpoints_are_problems_and_missing_ones_a_note(tmp_path):

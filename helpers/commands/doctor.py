@@ -148,35 +148,40 @@ def check_data() -> list[Finding]:
 
 
 def check_photos() -> list[Finding]:
-    """Notebook 10's CIFAR-10 photos; MobileNetV2's weights and the flowers (06 part B, 10's
-    ImageNet cell). Without them the course still runs, on stand-ins or without those cells."""
+    """Notebook 10's CIFAR-10 photos; MobileNetV2's weights (06 part B, 10's ImageNet cell)
+    and the flowers (06 part B). Without them the course runs, on stand-ins or skipping."""
     from helpers import cifar10, photos
     from helpers.errors import DatasetError
 
     found = cifar10.find_photo_folder()
+    started = [root / cifar10.FOLDER for root in paths.data_roots()
+               if (root / cifar10.FOLDER).is_dir()]
     if found is not None:
         findings = [Finding("ok", f"CIFAR-10: the photos notebook 10 reads, in {found}")]
     else:
-        started = [root / cifar10.FOLDER for root in paths.data_roots()
-                   if (root / cifar10.FOLDER).is_dir()]
         try:
             if started:
                 cifar10.check_folder(started[0])
-            why = "no CIFAR-10 photos here"
+            findings = [Finding("note", "no CIFAR-10 photos here: notebook 10 will run on "
+                                        "generated stand-ins; for a classroom run `cnn-course "
+                                        "fetch-data` (online, 170 MB) or `cnn-course fetch-data "
+                                        "--from DIR`")]
         except DatasetError as exc:
-            why = f"CIFAR-10: {exc}"
-        findings = [Finding("note", f"{why}: notebook 10 will run on generated stand-ins; for "
-                                    "a classroom run `cnn-course fetch-data` (online, 170 MB) or "
-                                    "`cnn-course fetch-data --from DIR`")]
+            findings = [Finding("note", f"{exc} Until then notebook 10 runs on generated "
+                                        "stand-ins.")]
     weights, flowers = photos.find_photo_assets()
+    fetch = "`cnn-course fetch-data --with-photos` (online) gets them"
     if weights is not None and flowers is not None:
         findings.append(Finding("ok", "MobileNetV2's ImageNet weights and the flower photos "
                                       "(notebook 06 part B, notebook 10's ImageNet cell)"))
+    elif weights is not None:
+        findings.append(Finding("note", f"no flower photos here: notebook 06 part B will say so "
+                                        f"and skip; {fetch}"))
     else:
-        findings.append(Finding("note", "no MobileNetV2 ImageNet weights or flower photos here: "
-                                        "notebook 06 part B and notebook 10's ImageNet cell will "
-                                        "say so and skip; `cnn-course fetch-data --with-photos` "
-                                        "(online) gets them"))
+        missing = "MobileNetV2 ImageNet weights" + (" or flower photos" if flowers is None else "")
+        findings.append(Finding("note", f"no {missing} here (a cut-off weights file counts as "
+                                        "none): notebook 06 part B and notebook 10's ImageNet "
+                                        f"cell will say so and skip; {fetch}"))
     return findings
 
 
