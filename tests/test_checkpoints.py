@@ -180,7 +180,9 @@ def test_prepare_runs_only_notebooks_with_missing_checkpoints(folder, preparing)
         for name in prepare.NOTEBOOK_CHECKPOINTS["05_data_augmentation"]:
             checkpoints.keep(name, "demo", Trainer()(), DATA, measured={})
     assert "05_data_augmentation" in prepare.notebooks_to_prepare()  # from which code?
-    prepare.stamp("05_data_augmentation")
+    prepare.stamp("05_data_augmentation", "code edited while it ran")
+    assert "05_data_augmentation" in prepare.notebooks_to_prepare()
+    prepare.stamp("05_data_augmentation", prepare.notebook_code("05_data_augmentation"))
     assert "05_data_augmentation" not in prepare.notebooks_to_prepare()
     card = ModelCard.read(checkpoints.model_file("05_best"))
     card.notebook_code = "older code"

@@ -55,12 +55,13 @@ def up_to_date(stem: str, fast: bool = False, folder: Path | None = None) -> boo
         return False
 
 
-def stamp(stem: str, fast: bool = False) -> None:
-    """Note in each checkpoint of notebook ``stem`` the code that made it (after ``prepare``)."""
+def stamp(stem: str, code: str, fast: bool = False) -> None:
+    """Note in each checkpoint of notebook ``stem`` the code that made it (``code``, read
+    before ``prepare`` ran it: an edit made meanwhile leaves the checkpoints stale)."""
     for name in NOTEBOOK_CHECKPOINTS[stem]:
         path = model_file(full_name(name, fast))
         card = ModelCard.read(path)
-        card.notebook_code = notebook_code(stem)
+        card.notebook_code = code
         card.write(path.with_suffix(".json"))
 
 
@@ -116,6 +117,7 @@ def prepare(out_dir: Path, fast: bool = False, force: bool = False) -> dict:
         return {}
     report.announce(f"Making the checkpoints of {', '.join(todo)}: each notebook runs in full "
                     "and keeps its long trainings.")
+    codes = {stem: notebook_code(stem) for stem in todo}   # the code each run will run
     with environment(**{REBUILD_ENV: "1"}):
         results = run_course(out_dir=out_dir, fast=fast, only=[stem[:2] for stem in todo],
                              targets=False, force=force)
@@ -126,5 +128,5 @@ def prepare(out_dir: Path, fast: bool = False, force: bool = False) -> dict:
                         f"see the executed notebooks in {out_dir}")
     for stem in todo:
         if results[stem].status == "ok":
-            stamp(stem, fast)
+            stamp(stem, codes[stem], fast)
     return results
