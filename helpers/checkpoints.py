@@ -8,8 +8,6 @@ has its own (``NAME_fast``). Notebooks 04 and 08 catch up from notebook 03's mod
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -18,8 +16,8 @@ from typing import Callable
 
 from helpers import paths, report
 from helpers.files import atomic_write, replace_together
-from helpers.model_card import (CardError, ModelCard, TrainingRun, card_path, data_fingerprint,
-                                fingerprint)
+from helpers.model_card import (CardError, ModelCard, TrainingRun, card_path, config_fingerprint,
+                                data_fingerprint, fingerprint)
 
 CHECKPOINT_ENV = "CNN_COURSE_CHECKPOINTS"  # another checkpoint folder (the tests use their own)
 REBUILD_ENV = "CNN_COURSE_REBUILD"         # "1": train and replace (what `prepare` sets)
@@ -57,34 +55,6 @@ def present(name: str, fast: bool = False) -> bool:
         return False
 
 
-def _config_fingerprint(config) -> str:
-    """A short hash of a Keras configuration, without the names Keras numbers as it goes
-    (``conv2d_7``): each name, and every reference to it (a functional model's connections),
-    becomes its order of appearance, so the same network built later hashes the same."""
-    names: dict[str, str] = {}
-
-    def collect(value):
-        if isinstance(value, dict):
-            if isinstance(value.get("name"), str):
-                names.setdefault(value["name"], f"#{len(names)}")
-            for item in value.values():
-                collect(item)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                collect(item)
-
-    def renamed(value):
-        if isinstance(value, dict):
-            return {k: renamed(v) for k, v in value.items() if k != "name"}
-        if isinstance(value, (list, tuple)):
-            return [renamed(v) for v in value]
-        return names.get(value, value) if isinstance(value, str) else value
-
-    collect(config)
-    text = json.dumps(renamed(config), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def recipe_settings(recipe, epochs: int) -> dict:
     """What decides a recipe's training, as a checkpoint's settings: its networks, optimizer
     and augmentation (a fingerprint of each one's configuration), batch size and epochs."""
@@ -93,9 +63,9 @@ def recipe_settings(recipe, epochs: int) -> dict:
     builders = recipe.builders
     return {
         "recipe": recipe.name, "epochs": epochs, "batch_size": recipe.batch_size,
-        "networks": _config_fingerprint([build().get_config() for build in builders]),
-        "optimizer": _config_fingerprint(keras.optimizers.serialize(recipe.optimizer(1000))),
-        "augmentation": _config_fingerprint(recipe.augment().get_config())
+        "networks": config_fingerprint([build().get_config() for build in builders]),
+        "optimizer": config_fingerprint(keras.optimizers.serialize(recipe.optimizer(1000))),
+        "augmentation": config_fingerprint(recipe.augment().get_config())
         if recipe.augment else None,
     }
 
@@ -154,13 +124,12 @@ def loads_said_together(what: str):
     finally:
         _loads_to_say = outer
     if cards:
-        seconds = sum(card.training_seconds for card in cards)
-        epochs = sum(card.reference_epochs for card in cards)
         days = sorted({card.date[:10] for card in cards})
-        made = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
         report.announce(
-            f"Loaded {len(cards)} of {what} from checkpoints made {made} by {cards[0].made_by} "
-            f"(their trainings took {seconds:.0f} s, {epochs:.1f} reference epochs, on "
+            f"Loaded {len(cards)} of {what} from checkpoints made {days[0]}"
+            f"{' to ' + days[-1] if len(days) > 1 else ''} by {cards[0].made_by} (their "
+            f"trainings took {sum(c.training_seconds for c in cards):.0f} s, "
+            f"{sum(c.reference_epochs for c in cards):.1f} reference epochs, on "
             f"{cards[0].machine}); any other trained here, announced. To train them all here, "
             "set USE_CHECKPOINTS = False in the settings cell.")
 
@@ -280,8 +249,8 @@ def fit_or_load(name: str, model, x, y, *, epochs: int, batch_size: int, validat
 
     from helpers import training
 
-    settings = {"network": _config_fingerprint(model.get_config()),
-                "optimizer": _config_fingerprint(keras.optimizers.serialize(model.optimizer)),
+    settings = {"network": config_fingerprint(model.get_config()),
+                "optimizer": config_fingerprint(keras.optimizers.serialize(model.optimizer)),
                 "random_start": fingerprint(*model.get_weights()),
                 "epochs": epochs, "batch_size": batch_size}
 

@@ -46,6 +46,34 @@ def data_fingerprint(x, y) -> dict:
     return {"images": int(len(x)), "sha256": fingerprint(y, x[::max(len(x) // 1000, 1)])}
 
 
+def config_fingerprint(config) -> str:
+    """A short hash of a Keras configuration, without the names Keras numbers as it goes
+    (``conv2d_7``): each name, and every reference to it (a functional model's connections),
+    becomes its order of appearance, so the same network built later hashes the same."""
+    names: dict[str, str] = {}
+
+    def collect(value):
+        if isinstance(value, dict):
+            if isinstance(value.get("name"), str):
+                names.setdefault(value["name"], f"#{len(names)}")
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                collect(item)
+
+    def renamed(value):
+        if isinstance(value, dict):
+            return {k: renamed(v) for k, v in value.items() if k != "name"}
+        if isinstance(value, (list, tuple)):
+            return [renamed(v) for v in value]
+        return names.get(value, value) if isinstance(value, str) else value
+
+    collect(config)
+    text = json.dumps(renamed(config), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 @dataclass
 class TrainingRun:
     """A trained model with its per-epoch history and timings."""
