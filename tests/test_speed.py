@@ -11,7 +11,6 @@ import pytest
 from helpers import speed
 
 
-@pytest.mark.slow
 class TickingClock:
     """A clock that moves one second each time it is read."""
 
@@ -25,14 +24,25 @@ class TickingClock:
 
 @pytest.mark.slow
 def test_probe_predicts_an_epoch_from_its_timed_steps(monkeypatch):
-    # each timed stretch reads the clock twice in a row: one second for 8 training steps,
-    # one second for 4 evaluation batches
+    # The clock is read before each timed call, at the end of every step, and after it: one
+    # second per step, and one second more for the call, which a whole epoch pays once.
     monkeypatch.setattr(speed, "time", TickingClock())
-    measured = speed.probe(train_steps=8, eval_steps=4)
-    assert measured.train_step_seconds == 1 / 8 and measured.eval_step_seconds == 1 / 4
-    # 60,000 images at batch 32 are 1,875 steps; 10,000 are 313 batches
-    assert measured.reference_epoch_seconds == round(1875 / 8 + 313 / 4, 2)
+    measured = speed.probe(train_steps=12, eval_steps=6)
+    assert measured.train_step_seconds == 1 and measured.eval_step_seconds == 1
+    # 60,000 images at batch 32 are 1,875 steps; 10,000 are 313 batches; a call's cost once
+    assert measured.reference_epoch_seconds == 1 + 1875 + 1 + 313
     assert measured.host == platform.node()
+
+
+def test_a_calls_fixed_cost_counts_once_not_in_every_step():
+    # 10 steps of 0.1 s after a first slow one, in a call that took 2.5 s in all
+    ends = [0.6 + 0.1 * i for i in range(11)]
+    per_step, overhead = speed.per_step_and_overhead(0.0, 2.5, ends, skip=1)
+    assert per_step == pytest.approx(0.1) and overhead == pytest.approx(2.5 - 1.1)
+    # the old arithmetic, the whole call over its steps, makes each step 2.3 times too long
+    assert 2.5 / len(ends) == pytest.approx(per_step * 2.27, rel=0.01)
+    epoch = speed.predict_epoch(per_step, overhead, 0.05, 0.2)
+    assert epoch == pytest.approx(overhead + 0.1 * 1875 + 0.2 + 0.05 * 313)
 
 
 @pytest.fixture
