@@ -17,19 +17,42 @@ from helpers.model_card import ModelCard
 def test_bench_json_has_the_documented_shape(offline, tmp_path, capsys):
     out = tmp_path / "bench.json"
     code = cli.main(["bench", "--recipes", "seed", "fast", "--epochs", "1", "--train-size",
-                     "1024", "--out", str(out)])
+                     "1024", "--seeds", "2", "--out", str(out)])
     assert code == 0
     result = json.loads(out.read_text())
     assert result["data_source"] == "sample" and result["train_images"] == 1024
+    assert result["seeds"] == 2 and result["reference_epoch_seconds"] > 0
     assert set(result["recipes"]) == {"seed", "fast"}
     for name, entry in result["recipes"].items():
         assert entry["epochs"] == 1 and entry["seconds_per_epoch"] > 0
         assert entry["time_to_99"] is None  # nothing reaches 99% on 1,024 digits
+        assert [run["seed"] for run in entry["seeds"]] == [0, 1]
+        assert 0 < entry["reference_epochs"] < 1   # one epoch of 1,024 images
+        assert entry["ceiling_ratio"] >= 0.5 or "bound" in entry
     # one epoch of 1,024 digits at batch 32 (measured: 0.72); chance is 0.1
-    assert result["recipes"]["seed"]["test_accuracy"] > 0.4
+    assert result["recipes"]["seed"]["mean_test_accuracy"] > 0.4
     assert result["speedup_time_to_99"] is None
     table = capsys.readouterr().out
     assert "| seed |" in table and "| fast |" in table
+
+
+def test_a_recipes_seeds_are_summarised():
+    runs = [{"time_to_99": t, "test_accuracy": a, "training_seconds": s, "epochs": 3,
+             "seconds_per_epoch": s / 3, "images_per_second": 60000 / (s / 3), "gflops": g}
+            for t, a, s, g in ((9.0, 0.991, 12.0, 30.0), (None, 0.989, 15.0, 24.0),
+                               (11.0, 0.993, 12.0, 30.0))]
+    summary = bench.summarise(runs, reference_epoch=13.0, ceiling=100.0)
+    assert summary["time_to_99"] == 10.0 and summary["reached_99"] == "2 of 3"
+    assert summary["mean_test_accuracy"] == 0.991 and summary["sd_test_accuracy"] == 0.002
+    assert summary["reference_epochs"] == round(13.0 / 13.0, 2)   # 13 s of training on average
+    assert summary["gflops"] == 28.0 and summary["ceiling_ratio"] == 0.28
+    assert bench.summarise(runs[:1], 13.0, 100.0)["sd_test_accuracy"] == 0.0
+
+
+def test_the_bound_names_the_larger_cost():
+    assert bench.bound(0.45, 0.6).startswith("the training loop: Python and the input "
+                                             "pipeline take 45%")
+    assert "reach 22% of the matmul ceiling" in bench.bound(0.1, 0.22)
 
 
 def test_speed_figures_from_known_numbers():
