@@ -170,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true",
                        help="print the results as JSON instead of a table")
     bench.add_argument("--epochs", type=epochs_count, help="override every recipe's epochs")
+    bench.add_argument("--seeds", type=bounded_int(1, 10), default=1, metavar="N",
+                       help="train each recipe from N seeds: mean and spread of test accuracy")
     bench.add_argument("--train-size", type=bounded_int(FEWEST_TRAIN_IMAGES), metavar="N",
                        help="train on N images only (a quick check)")
     bench.set_defaults(handler=handlers.bench)
@@ -223,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     speed = command("speed")
     speed.add_argument("--check", action="store_true",
-                       help="also time one whole reference epoch, to check the probe")
+                       help="time three whole reference epochs, each between two probes, "
+                            "and give the median ratio")
     speed.set_defaults(handler=handlers.speed)
     return parser
 

@@ -187,7 +187,8 @@ def bench(args: argparse.Namespace) -> int:
     quiet_tensorflow()
     from helpers.commands.bench import format_table, run_bench, write_json
 
-    result = run_bench(args.recipes, epochs=args.epochs, train_size=args.train_size)
+    result = run_bench(args.recipes, epochs=args.epochs, train_size=args.train_size,
+                       seeds=args.seeds)
     show_results(result, format_table(result), write_json(result, args.out), args.json)
     return 0
 
@@ -264,16 +265,34 @@ def doctor(args: argparse.Namespace) -> int:
     return checks.run(probe=not args.no_probe)
 
 
+CHECKS = 3   # `speed --check`: this many whole epochs, each between two probes
+
+
 def speed(args: argparse.Namespace) -> int:
+    import statistics
+
     from helpers import speed as unit
 
-    measured = unit.measure()
-    print(f"one reference epoch: {measured.reference_epoch_seconds:.1f} s on this machine "
-          f"(predicted from a {measured.probe_seconds:.1f} s probe: "
-          f"{measured.train_step_seconds * 1000:.1f} ms per training step of 32 images, "
-          f"{measured.eval_step_seconds * 1000:.1f} ms per evaluation batch)")
-    if args.check:
+    def probe():
+        measured = unit.measure()
+        print(f"one reference epoch: {measured.reference_epoch_seconds:.1f} s on this machine "
+              f"(predicted from a {measured.probe_seconds:.1f} s probe: "
+              f"{measured.train_step_seconds * 1000:.1f} ms per training step of 32 images, "
+              f"{measured.eval_step_seconds * 1000:.1f} ms per evaluation batch)", flush=True)
+        return measured.reference_epoch_seconds
+
+    before = probe()
+    if not args.check:
+        return 0
+    ratios = []
+    for _ in range(CHECKS):   # the machine's speed drifts: each whole epoch between two probes
         whole = unit.measure_reference_epoch()
-        print(f"a whole reference epoch, measured: {whole:.1f} s; the probe's prediction is "
-              f"{measured.reference_epoch_seconds / whole:.2f}x of it")
+        after = probe()
+        ratios.append((before + after) / 2 / whole)
+        print(f"  a whole reference epoch between those two probes: {whole:.1f} s; their mean "
+              f"is {ratios[-1]:.2f}x of it", flush=True)
+        before = after
+    median = statistics.median(ratios)
+    print(f"median of {len(ratios)} checks: the probe is {median:.2f}x of a whole epoch, "
+          + ("within" if abs(median - 1) <= 0.05 else "outside") + " 5%")
     return 0
