@@ -135,5 +135,19 @@ def same_array(ours, theirs, what: str, atol: float = 1e-5) -> Verdict:
     return None
 
 
+def augments_in_training_only(augment, images: np.ndarray, what: str) -> str | None:
+    """What is wrong with an augmentation's behaviour on ``images`` (``what``: "images",
+    "photos"): it must keep the batch's shape, change it in training, and leave it alone at
+    prediction time. None when it does all three."""
+    trained = np.asarray(augment(images, training=True))
+    if trained.shape != images.shape:
+        return f"it changes the batch's shape to {trained.shape}; augmentation keeps it."
+    if np.allclose(trained, images):
+        return "in training it changes nothing: are the layers in the Sequential?"
+    if not np.allclose(np.asarray(augment(images, training=False)), images):
+        return f"at prediction time (training=False) augmentation must leave {what} as they are."
+    return None
+
+
 def probe_images(seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, size=(4, 28, 28), dtype=np.uint8)

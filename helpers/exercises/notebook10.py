@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.checking import answer_near, answers, exercise
+from helpers.checking import augments_in_training_only, answer_near, answers, exercise
 
 
 def _photos(count=8):
@@ -40,15 +40,7 @@ def _photo_augmentation(answer):
         return "rotate by 10° at most; RandomRotation's factor is a fraction of a full turn."
     if not any(isinstance(layer, keras.layers.RandomContrast) for layer in leaves):
         return "add RandomContrast(0.2): photos differ in contrast too."
-    images = _photos()
-    trained = np.asarray(augment(images, training=True))
-    if trained.shape != images.shape:
-        return f"it changes the batch's shape to {trained.shape}; augmentation keeps it."
-    if np.allclose(trained, images):
-        return "in training it changes nothing: are the layers in the Sequential?"
-    if not np.allclose(np.asarray(augment(images, training=False)), images):
-        return "at prediction time (training=False) augmentation must leave photos as they are."
-    return None
+    return augments_in_training_only(augment, _photos(), "photos")
 
 
 @exercise("10.2", "training stops when validation stops improving, and the best epoch is kept.")
