@@ -54,14 +54,16 @@ def training_dataset(x, y, recipe: Recipe, seed: int = 0) -> tf.data.Dataset:
 
 def train(recipe: str | Recipe, train_data, val_data=None, epochs: int | None = None,
           model: keras.Model | None = None, callbacks=(), verbose: bool = True,
-          backup_dir: str | Path | None = None) -> TrainingRun:
+          backup_dir: str | Path | None = None, shuffle_seed: int = 0) -> TrainingRun:
     """Train with ``recipe`` on ``(x, y)`` float inputs; validation data only for monitoring.
+    A recipe fed through ``tf.data`` shuffles in the order ``shuffle_seed`` gives.
     With ``backup_dir``, the training is kept there after every epoch, and a training
     started again with the same folder resumes from its last epoch (Keras'
     ``BackupAndRestore``; one subfolder per network of an ensemble)."""
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
     if recipe.members > 1 and model is None:
-        return _train_ensemble(recipe, train_data, val_data, epochs, callbacks, verbose, backup_dir)
+        return _train_ensemble(recipe, train_data, val_data, epochs, callbacks, verbose, backup_dir,
+                               shuffle_seed)
     if backup_dir is not None:
         _say_where_it_resumes(backup_dir, verbose)
         # first, so each epoch is kept before anything else can stop it; kept when done, since
@@ -83,7 +85,7 @@ def train(recipe: str | Recipe, train_data, val_data=None, epochs: int | None = 
     fit_args = dict(epochs=epochs, validation_data=val_data, callbacks=[log, *callbacks],
                     verbose=0)
     if recipe.pipeline or recipe.augment is not None:
-        history = model.fit(training_dataset(x, y, recipe), shuffle=False, **fit_args)
+        history = model.fit(training_dataset(x, y, recipe, shuffle_seed), shuffle=False, **fit_args)
     else:
         history = model.fit(x, y, batch_size=recipe.batch_size, **fit_args)
     return TrainingRun(model, history.history, log.epoch_seconds)
@@ -133,7 +135,7 @@ def ensemble_of(models: list[keras.Model]) -> keras.Model:
 
 
 def _train_ensemble(recipe: Recipe, train_data, val_data, epochs, callbacks, verbose,
-                    backup_dir) -> TrainingRun:
+                    backup_dir, shuffle_seed) -> TrainingRun:
     """Train one network per builder, one after another; one model averages them."""
     runs = []
     for member, (build, model) in enumerate(zip(recipe.builders, networks(recipe)), start=1):
@@ -141,7 +143,8 @@ def _train_ensemble(recipe: Recipe, train_data, val_data, epochs, callbacks, ver
             report.announce(f"network {member} of {recipe.members}: {model.name}")
         backup = Path(backup_dir) / f"network-{member}" if backup_dir is not None else None
         runs.append(train(replace(recipe, build=build), train_data, val_data, epochs,
-                          model=model, callbacks=callbacks, verbose=verbose, backup_dir=backup))
+                          model=model, callbacks=callbacks, verbose=verbose, backup_dir=backup,
+                          shuffle_seed=shuffle_seed))
     ensemble = ensemble_of([run.model for run in runs])
     keys = dict.fromkeys(key for run in runs for key in run.history)  # a restored one has none
     history = {key: [v for run in runs for v in run.history.get(key, [])] for key in keys}

@@ -49,6 +49,25 @@ def test_a_recipes_seeds_are_summarised():
     assert bench.summarise(runs[:1], 13.0, 100.0)["sd_test_accuracy"] == 0.0
 
 
+def test_a_bench_run_trains_from_its_seed(monkeypatch):
+    class Started(Exception):
+        pass
+
+    def train(recipe, data, **kwargs):
+        raise Started(kwargs["shuffle_seed"], float(keras.random.uniform(())))
+
+    monkeypatch.setattr(bench.training, "train", train)
+    data = (np.zeros((64, 28, 28, 1), "float32"), np.zeros(64, int))
+    started = []
+    for seed in (3, 3, 4):
+        with pytest.raises(Started) as caught:
+            bench.bench_recipe(bench.recipes.get_recipe("fast"), data, data, seed=seed)
+        started.append(caught.value.args)
+    # the seed gives the order of the images and the random numbers (the initial weights)
+    assert started[0] == started[1] and started[0][0] == 3
+    assert started[2][0] == 4 and started[2][1] != started[0][1]
+
+
 def test_the_bound_names_the_larger_cost():
     assert bench.bound(0.45, 0.6).startswith("the training loop: Python and the input "
                                              "pipeline take 45%")

@@ -118,6 +118,17 @@ def test_an_ensemble_recipe_trains_one_network_per_builder_and_averages_them(sam
     assert np.allclose(run.model.predict(x_test[:16], verbose=0), expected, atol=1e-6)
 
 
+def test_a_pipelines_order_follows_its_shuffle_seed():
+    x, y = np.arange(64, dtype="float32").reshape(64, 1), np.arange(64)
+    recipe = dataclasses.replace(recipes.get_recipe("fast"), batch_size=64)
+
+    def order(seed):
+        return next(iter(training.training_dataset(x, y, recipe, seed)))[1].numpy().tolist()
+
+    assert sorted(order(1)) == list(range(64))       # every image, once
+    assert order(1) == order(1) and order(0) != order(1)
+
+
 def test_the_best_recipe_averages_networks_of_two_designs():
     recipe = recipes.get_recipe("best")
     first, second = (build() for build in recipe.build)

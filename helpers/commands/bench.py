@@ -112,15 +112,19 @@ class TimeToTarget(keras.callbacks.Callback):
         return float(np.mean(np.argmax(probabilities, axis=1) == self.y_test))
 
 
-def bench_recipe(recipe: recipes.Recipe, train_data, test_data, epochs: int | None = None) -> dict:
-    """Train one recipe on ``train_data``; its speed, time to 99% and final test accuracy."""
+def bench_recipe(recipe: recipes.Recipe, train_data, test_data, epochs: int | None = None,
+                 seed: int = 0) -> dict:
+    """Train one recipe on ``train_data`` from ``seed`` (its weights and the order of its
+    images); its speed, time to 99% and final test accuracy."""
     (x_train, y_train), (x_test, y_test) = train_data, test_data
     epochs = epochs or recipe.epochs
     calls_per_epoch = np.ceil(len(x_train) / recipe.batch_size / recipe.steps_per_execution)
     timer = TimeToTarget(x_test, y_test, every=int(calls_per_epoch // CHECKS_PER_EPOCH))
     per_network = f" for each of {recipe.members} networks" if recipe.members > 1 else ""
     report.announce(f"bench: {recipe.name} ({recipe.summary}), {epochs} epoch(s){per_network}")
-    run = training.train(recipe, (x_train, y_train), epochs=epochs, callbacks=[timer])
+    keras.utils.set_random_seed(seed)
+    run = training.train(recipe, (x_train, y_train), epochs=epochs, callbacks=[timer],
+                         shuffle_seed=seed)
     # Epoch times include the accuracy checks; the timer's clock does not. An ensemble's
     # networks train one after another: each of their epochs counts, at the FLOPs per image
     # of the average network.
@@ -213,9 +217,8 @@ def run_bench(recipe_names: list[str], epochs: int | None = None, train_size: in
         recipe, runs = recipes.get_recipe(name), []
         for seed in range(seeds):
             keras.backend.clear_session()  # each run starts from a clean slate
-            keras.utils.set_random_seed(seed)
             runs.append({"seed": seed, **bench_recipe(recipe, (x_train, y_train),
-                                                      (x_test, y_test), epochs)})
+                                                      (x_test, y_test), epochs, seed)})
         results[name] = summarise(runs, reference, ceiling)
         if results[name]["ceiling_ratio"] < 0.5:
             model = recipe.builders[0]()
