@@ -22,6 +22,7 @@ def test_bench_json_has_the_documented_shape(offline, tmp_path, capsys):
     result = json.loads(out.read_text())
     assert result["data_source"] == "sample" and result["train_images"] == 1024
     assert result["seeds"] == 2 and result["reference_epoch_seconds"] > 0
+    assert result["machine"]["cores"] >= 1 and result["machine"]["tensorflow"]
     assert set(result["recipes"]) == {"seed", "fast"}
     for name, entry in result["recipes"].items():
         assert entry["epochs"] == 1 and entry["seconds_per_epoch"] > 0
@@ -33,7 +34,7 @@ def test_bench_json_has_the_documented_shape(offline, tmp_path, capsys):
     assert result["recipes"]["seed"]["mean_test_accuracy"] > 0.4
     assert result["speedup_time_to_99"] is None
     table = capsys.readouterr().out
-    assert "| seed |" in table and "| fast |" in table
+    assert "| seed |" in table and "| fast |" in table and "machine: " in table
 
 
 def test_a_recipes_seeds_are_summarised():
@@ -43,6 +44,7 @@ def test_a_recipes_seeds_are_summarised():
                                (11.0, 0.993, 12.0, 30.0))]
     summary = bench.summarise(runs, reference_epoch=13.0, ceiling=100.0)
     assert summary["time_to_99"] == 10.0 and summary["reached_99"] == "2 of 3"
+    assert summary["time_to_99_reference_epochs"] == round(10.0 / 13.0, 2)
     assert summary["mean_test_accuracy"] == 0.991 and summary["sd_test_accuracy"] == 0.002
     assert summary["reference_epochs"] == round(13.0 / 13.0, 2)   # 13 s of training on average
     assert summary["gflops"] == 28.0 and summary["ceiling_ratio"] == 0.28

@@ -9,6 +9,8 @@ prediction), and the final test accuracy.
 from __future__ import annotations
 
 import json
+import os
+import platform
 import statistics
 import time
 from pathlib import Path
@@ -175,6 +177,19 @@ def bound(loop_share: float, compute_ratio: float) -> str:
             "keep the cores short of work)")
 
 
+def machine() -> dict:
+    """What a reader needs to check a record: the CPU, its cores, and the software."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass  # not Linux: the platform's own name
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "tensorflow": tf.__version__, "keras": keras.__version__}
+
+
 def summarise(runs: list[dict], reference_epoch: float, ceiling: float) -> dict:
     """One recipe's runs over seeds: the means, the spread of test accuracy, the median time
     to 99% of the seeds that reached it, and the training cost in reference epochs."""
@@ -182,8 +197,10 @@ def summarise(runs: list[dict], reference_epoch: float, ceiling: float) -> dict:
     accuracies = [r["test_accuracy"] for r in runs]
     mean = lambda key: statistics.fmean(r[key] for r in runs)  # noqa: E731
     gflops = mean("gflops")
+    time_to_99 = statistics.median(reached) if reached else None
     return {
-        "time_to_99": round(statistics.median(reached), 2) if reached else None,
+        "time_to_99": round(time_to_99, 2) if reached else None,
+        "time_to_99_reference_epochs": round(time_to_99 / reference_epoch, 2) if reached else None,
         "reached_99": f"{len(reached)} of {len(runs)}",
         "mean_test_accuracy": round(statistics.fmean(accuracies), 5),
         "sd_test_accuracy": round(statistics.stdev(accuracies), 5) if len(runs) > 1 else 0.0,
@@ -230,6 +247,7 @@ def run_bench(recipe_names: list[str], epochs: int | None = None, train_size: in
     seed_t = results.get("seed", {}).get("time_to_99")
     fast_t = results.get("fast", {}).get("time_to_99")
     return {
+        "machine": machine(),
         "data_source": data.source,
         "train_images": int(len(x_train)),
         "seeds": seeds,
@@ -242,7 +260,10 @@ def run_bench(recipe_names: list[str], epochs: int | None = None, train_size: in
 
 def format_table(result: dict) -> str:
     """The bench result as a Markdown table."""
+    m = result["machine"]
     lines = [
+        f"machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}, TensorFlow "
+        f"{m['tensorflow']}, Keras {m['keras']}",
         f"data: {result['data_source']} ({result['train_images']:,} training images), "
         f"{result['seeds']} seed(s) per recipe, matmul ceiling {result['ceiling_gflops']:.0f} "
         f"GFLOP/s, one reference epoch {result['reference_epoch_seconds']:.1f} s",
@@ -252,7 +273,8 @@ def format_table(result: dict) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, r in result["recipes"].items():
-        t99 = "never" if r["time_to_99"] is None else f"{r['time_to_99']:.1f} s"
+        t99 = "never" if r["time_to_99"] is None else (
+            f"{r['time_to_99']:.1f} s = {r['time_to_99_reference_epochs']:.2f} ref. epochs")
         lines.append(
             f"| {name} | {r['epochs']} | {r['seconds_per_epoch']:.1f} | "
             f"{r['images_per_second']:,.0f} | {r['gflops']:.0f} ({r['ceiling_ratio']:.0%}) | "
