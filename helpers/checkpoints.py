@@ -196,15 +196,16 @@ def _measured(run: Checkpointed, evaluate_on: dict | None) -> Checkpointed:
 
 
 def _estimate(what: str, cost: float | str, images: int, source: str | None = None,
-              progress: bool = True) -> None:
+              progress: bool = True) -> float:
     """Announce a training of ``images`` images (epochs counted in) at ``cost`` reference
     epochs per 60,000 images (measured by ``source``), or at the cost measured for the step
     named ``cost``; ``progress``: whether a line per epoch follows."""
     from helpers import speed
 
-    per_epoch, source = speed.measured(cost) if isinstance(cost, str) else (cost, source)
-    speed.announce_long(f"Training {what}", per_epoch * images / speed.TRAIN_IMAGES, source,
-                        progress)
+    if isinstance(cost, str):
+        return speed.announce_training(f"Training {what}", cost, images=images, progress=progress)
+    return speed.announce_long(f"Training {what}", cost * images / speed.TRAIN_IMAGES, source,
+                               progress)
 
 
 def train_recipe(name: str | None, recipe, data, *, epochs: int | None = None,

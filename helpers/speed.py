@@ -196,6 +196,16 @@ def duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} hours"
 
 
+def announce_training(what: str, cost: str, epochs: float = 1, images: int | None = None,
+                      progress: bool = True) -> float:
+    """``announce_long`` for ``epochs`` epochs of a training whose cost was measured as the
+    step ``cost`` of ``measured_times.json``: per epoch of 60,000 images when ``images`` is
+    given, else per epoch of the data that step measured."""
+    per_epoch, source = measured(cost)
+    share = 1.0 if images is None else images / TRAIN_IMAGES
+    return announce_long(what, per_epoch * epochs * share, source, progress)
+
+
 def announce_long(what: str, reference_epochs: float, source: str | None = None,
                   progress: bool = True) -> float:
     """Say before a long step starts what it does and how long it will take here; returns

@@ -86,14 +86,36 @@ def test_durations_read_naturally():
     assert [speed.duration(s) for s in (42, 150, 7200)] == ["42 s", "2.5 minutes", "2.0 hours"]
 
 
+def test_a_trainings_estimate_scales_its_steps_measured_cost(cache, monkeypatch, capsys):
+    monkeypatch.setenv(speed.SPEED_ENV, "20")
+    monkeypatch.setattr(speed, "measured", lambda step: (2.0, f"the run that timed {step}"))
+    # 2 reference epochs per epoch of 60,000 images: 10 epochs of 3,000 images make 1
+    assert speed.announce_training("Training", "a_step", 10, images=3000) == 20.0
+    assert "about 1.0 reference epochs, measured by the run that timed a_step" in \
+        capsys.readouterr().out
+    assert speed.announce_training("Training", "a_step", 3) == 120.0   # the step's own data
+
+
 def test_every_announced_step_has_a_measured_cost():
-    import re
+    import ast
+
+    import nbformat
+
     from helpers.paths import NOTEBOOK_DIR
 
+    def named_steps(tree):
+        """The step each announce_training(what, "step", ...) and each cost="step" names."""
+        for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
+            if getattr(call.func, "attr", None) == "announce_training":
+                yield call.args[1].value
+            yield from (k.value.value for k in call.keywords
+                        if k.arg == "cost" and isinstance(k.value, ast.Constant))
+
     steps = set(speed.measured_times()["steps"])
-    used = {m for path in NOTEBOOK_DIR.glob("*.ipynb")
-            for m in re.findall(r'speed\.measured\(\\"(\w+)\\"\)', path.read_text())}
-    assert used and used <= steps, used - steps
+    used = {step for path in NOTEBOOK_DIR.glob("*.ipynb")
+            for cell in nbformat.read(path, 4).cells if cell.cell_type == "code"
+            for step in named_steps(ast.parse(cell.source))}
+    assert used == steps, (used - steps, steps - used)   # none missing, none left unused
 
 
 def test_every_notebook_has_measured_times_for_doctor_to_predict():
