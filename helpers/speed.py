@@ -27,7 +27,9 @@ CACHE_PATH = BUILD_DIR / "speed.json"
 CACHE_SECONDS = 3600                      # a machine's speed drifts; probe again after this
 LONG_STEP_MARK = "⏱"                      # opens every announcement of a long step
 # What the course's own runs measured, in reference epochs: each notebook (full mode with and
-# without checkpoints, fast mode) and the long steps a notebook announces before it trains.
+# without checkpoints, fast mode) and the long steps a notebook announces before it trains,
+# each per epoch of 60,000 images, except 06's two, per epoch of their own data: one label
+# budget's three trainings (06_transfer_epoch), the flowers' head and fine-tuning together.
 MEASURED_TIMES = Path(__file__).with_name("measured_times.json")
 
 

@@ -70,6 +70,20 @@ def test_a_bench_run_trains_from_its_seed(monkeypatch):
     assert started[2][0] == 4 and started[2][1] != started[0][1]
 
 
+def test_the_table_gives_the_machine_and_the_time_to_99_in_both_units():
+    runs = [{"time_to_99": 9.0, "test_accuracy": 0.9905, "training_seconds": 12.0, "epochs": 3,
+             "seconds_per_epoch": 4.0, "images_per_second": 15000.0, "gflops": 60.0}]
+    recipe = bench.summarise(runs, reference_epoch=18.0, ceiling=200.0)
+    result = {"machine": {"cpu": "Some CPU", "cores": 4, "python": "3.11.7",
+                          "tensorflow": "2.21.0", "keras": "3.15.1"},
+              "data_source": "dir", "train_images": 60000, "seeds": 1, "ceiling_gflops": 200.0,
+              "reference_epoch_seconds": 18.0, "recipes": {"fast": recipe},
+              "speedup_time_to_99": None}
+    table = bench.format_table(result)
+    assert table.startswith("machine: Some CPU, 4 cores; Python 3.11.7, TensorFlow 2.21.0")
+    assert "| 9.0 s = 0.50 ref. epochs (1 of 1) |" in table
+
+
 def test_the_bound_names_the_larger_cost():
     assert bench.bound(0.45, 0.6).startswith("the training loop: Python and the input "
                                              "pipeline take 45%")

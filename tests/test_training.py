@@ -129,6 +129,21 @@ def test_a_pipelines_order_follows_its_shuffle_seed():
     assert order(1) == order(1) and order(0) != order(1)
 
 
+@pytest.mark.parametrize("name", ["fast", "best"])   # one network; an ensemble of two
+def test_train_feeds_its_pipeline_in_the_order_of_its_shuffle_seed(name, monkeypatch):
+    class Fed(Exception):
+        pass
+
+    def training_dataset(x, y, recipe, seed=0):
+        raise Fed(seed)
+
+    monkeypatch.setattr(training, "training_dataset", training_dataset)
+    data = (np.zeros((8, 28, 28, 1), "float32"), np.zeros(8, int))
+    with pytest.raises(Fed) as fed:
+        training.train(name, data, epochs=1, verbose=False, shuffle_seed=5)
+    assert fed.value.args == (5,)
+
+
 def test_the_best_recipe_averages_networks_of_two_designs():
     recipe = recipes.get_recipe("best")
     first, second = (build() for build in recipe.build)

@@ -1,4 +1,5 @@
-"""``cnn-course bench``: train recipes one after another on the same data and compare them.
+"""``cnn-course bench``: train recipes one after another on the same data, each from one or
+more seeds, and compare them; the results name the machine they were measured on.
 
 For each recipe it measures training speed (seconds per epoch, images per second, achieved
 GFLOP/s against this machine's matrix-multiply ceiling measured in the same run), the
