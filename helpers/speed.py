@@ -215,8 +215,10 @@ def announce_long(what: str, reference_epochs: float, source: str | None = None,
     ``progress``: whether lines of progress follow."""
     seconds = reference_epochs * reference_epoch_seconds()
     measured = f", measured by {source}" if source else ""
+    amount = f"about {reference_epochs:.1f}" if reference_epochs >= 0.05 else "under 0.1"
+    how_long = f"about {duration(seconds)}" if seconds >= 1 else "under a second"
     report.announce(
-        f"{LONG_STEP_MARK} {what}: about {reference_epochs:.1f} reference epochs{measured}, "
-        f"so about {duration(seconds)} on this machine." + (" Progress below." if progress else "")
+        f"{LONG_STEP_MARK} {what}: {amount} reference epochs{measured}, "
+        f"so {how_long} on this machine." + (" Progress below." if progress else "")
     )
     return seconds

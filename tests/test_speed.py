@@ -80,6 +80,9 @@ def test_announce_long_gives_the_estimate_for_this_machine(cache, monkeypatch, c
     out = capsys.readouterr().out
     assert out.startswith(speed.LONG_STEP_MARK + " Training six networks: about 4.5 reference epochs")
     assert "measured by the course's run" in out and "about 1.5 minutes on this machine" in out
+    speed.announce_long("Training a small head", 0.01)   # fast mode's tiniest trainings
+    assert ": under 0.1 reference epochs, so under a second on this machine." in \
+        capsys.readouterr().out
 
 
 def test_durations_read_naturally():
