@@ -79,9 +79,20 @@ def test_run_records_metrics_reports_failures_and_goes_on(course, tmp_path):
 
 
 @pytest.mark.slow
-def test_full_mode_injects_nothing(course, tmp_path):
+def test_full_mode_injects_nothing_and_times_in_the_whole_epochs_around_the_run(
+        course, tmp_path, monkeypatch):
+    from helpers import speed
+
+    timed = iter([10.0, 20.0])   # a whole reference epoch before the notebooks, one after
+    monkeypatch.setattr(speed, "measure_reference_epoch", lambda: next(timed))
     results = run_course(out_dir=tmp_path / "b", only=["1"], notebook_dir=course)
-    assert results["01_records"].metrics == {"answer": 0.0}
+    result = results["01_records"]
+    assert result.metrics == {"answer": 0.0}
+    metrics = json.loads((tmp_path / "b" / "metrics.json").read_text())["01_records"]
+    assert metrics["whole_epochs"] == [10.0, 20.0] and metrics["reference_epoch_seconds"] == 15.0
+    assert metrics["reference_epochs"] == round(result.seconds / 15.0, 2)
+    assert "took 15.0 s on this machine: the mean of 10.0 s and 20.0 s" in (
+        tmp_path / "b" / "report.md").read_text()
 
 
 @pytest.mark.slow
@@ -188,3 +199,11 @@ def test_record_measured_names_what_it_cannot_read():
     assert report.recorded()["metrics"]["x_a"] == 1.0 and "x_b" not in report.recorded()["metrics"]
     with pytest.raises(RuntimeError, match="cannot read the measurement 'z'.*NameError"):
         report.record_measured({"z": "missing_variable"}, {})
+
+
+def test_an_earlier_runs_results_load_with_keys_this_version_no_longer_writes(tmp_path):
+    from helpers.commands.runner import earlier_results
+
+    (tmp_path / "metrics.json").write_text(json.dumps({"01_a": {
+        "status": "ok", "seconds": 3.0, "mode": "full", "probes": [1.0, 2.0]}}))
+    assert earlier_results(tmp_path, "full", ["02_b"])["01_a"].seconds == 3.0

@@ -45,14 +45,13 @@ def _number(value: float) -> str:
 
 
 def _reference_line(results: dict) -> str:
-    probes = next((r.probes for r in results.values() if r.probes), [])
-    if not probes:
+    whole = next((r.whole_epochs for r in results.values() if r.whole_epochs), [])
+    if not whole:
         return "No reference epoch was measured."
-    mean = sum(probes) / len(probes)
     return ("One reference epoch (the article's recipe, one epoch of 60,000 images and an "
-            f"evaluation of 10,000) took {mean:.1f} s on this machine: the mean of {len(probes)} "
-            f"probes, one before the first notebook and one after each "
-            f"({min(probes):.1f} to {max(probes):.1f} s).")
+            f"evaluation of 10,000) took {sum(whole) / len(whole):.1f} s on this machine: the "
+            f"mean of {' and '.join(f'{s:.1f} s' for s in whole)}, timed whole before the "
+            "first notebook and after the last.")
 
 
 def format_report(results: dict, mode: str, targets: bool = True) -> str:

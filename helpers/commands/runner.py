@@ -12,7 +12,7 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from helpers import report, speed
@@ -38,8 +38,8 @@ class NotebookResult:
     data_source: str | None = None
     metrics: dict = field(default_factory=dict)
     error: str | None = None
-    reference_epoch_seconds: float | None = None  # this machine's: the mean of the run's probes
-    probes: list = field(default_factory=list)    # every probe of the run, in seconds
+    reference_epoch_seconds: float | None = None  # this machine's: the mean of whole_epochs
+    whole_epochs: list = field(default_factory=list)  # reference epochs timed whole, in seconds
     reference_epochs: float | None = None   # the notebook's seconds in those reference epochs
     longest_cell: dict | None = None        # {"cell", "seconds", "reference_epochs", "announced"}
     long_cells: list = field(default_factory=list)  # every cell over ANNOUNCE_ABOVE, the same way
@@ -228,33 +228,31 @@ def _run_into(out: OutputFolder, notebooks: list[Path], fast: bool,
               targets: bool) -> dict[str, NotebookResult]:
     out_dir = out.path
     mode = "fast" if fast else "full"
-    # A machine's speed drifts and swings (a laptop warms up, a shared one gets busy), and a
-    # probe lasts seconds: probed before the first notebook and after each, every notebook is
-    # measured against the mean of all the run's probes (the mean so far while it runs).
-    probes = [measure_speed(announce=True)]
+    # The unit is timed whole, once before the first notebook and once after the last, and
+    # every notebook's time is given in their mean: a probe of seconds can be off by a fifth,
+    # and the two ends of a run show how far this machine's speed moved during it.
+    whole_epochs = [time_reference_epoch(announce=True)]
     report.announce(f"Running {len(notebooks)} notebook(s) in {mode} mode into {out_dir}/")
     results: dict[str, NotebookResult] = {}
     earlier = earlier_results(out_dir, mode, [p.stem for p in notebooks])
     for i, path in enumerate(notebooks, 1):
         report.announce(f"[{i}/{len(notebooks)}] {path.stem} ...")
         try:
-            with environment(**{speed.SPEED_ENV: str(probes[-1])}):  # its estimates: the last
+            with environment(**{speed.SPEED_ENV: str(whole_epochs[0])}):  # for its estimates
                 result = run_notebook(path, out_dir, fast)
         finally:  # even when interrupted: what it wrote is the course's
             out.record(*(out_dir / f"{path.stem}{suffix}"
                          for suffix in (".ipynb", ".html", ".kernel.log")))
-        probes.append(measure_speed())
-        results[path.stem] = in_reference_epochs(result, out_dir / path.name,
-                                                 sum(probes) / len(probes))
+        results[path.stem] = in_reference_epochs(result, out_dir / path.name, whole_epochs[0])
         outcome = "ok" if result.status == "ok" else f"FAILED at {result.error}"
         report.announce(f"[{i}/{len(notebooks)}] {path.stem}: {outcome} ({result.seconds:.1f} s"
                         f" = {result.reference_epochs:.1f} reference epochs of "
                         f"{result.reference_epoch_seconds:.1f} s)")
         _write_outputs(out, {**earlier, **results}, mode, targets)
-    reference = sum(probes) / len(probes)
+    whole_epochs.append(time_reference_epoch())
     for stem, result in results.items():
-        in_reference_epochs(result, out_dir / f"{stem}.ipynb", reference)
-        result.probes = [round(p, 2) for p in probes]
+        in_reference_epochs(result, out_dir / f"{stem}.ipynb", sum(whole_epochs) / 2)
+        result.whole_epochs = [round(s, 2) for s in whole_epochs]
     _write_outputs(out, {**earlier, **results}, mode, targets)
     if targets:
         report.announce(format_targets(results, mode))
@@ -266,25 +264,25 @@ def earlier_results(out_dir: Path, mode: str, running: list[str]) -> dict[str, N
     the notebooks this run runs again."""
     try:
         entries = json.loads((out_dir / "metrics.json").read_text())
-        return {stem: NotebookResult(**entry) for stem, entry in sorted(entries.items())
+        known = {f.name for f in fields(NotebookResult)}   # an older run's other keys dropped
+        return {stem: NotebookResult(**{k: v for k, v in entry.items() if k in known})
+                for stem, entry in sorted(entries.items())
                 if stem not in running and entry.get("mode") == mode}
     except (OSError, ValueError, TypeError, AttributeError):
         return {}
 
 
-def measure_speed(announce: bool = False) -> float:
-    """Probe this machine's reference epoch (a few seconds; kept in the run's report only)."""
+def time_reference_epoch(announce: bool = False) -> float:
+    """Seconds for one whole reference epoch on this machine, after a warm-up."""
     from helpers.startup import start_tensorflow
 
     start_tensorflow()
-    measured = speed.probe()
     if announce:
-        report.announce(
-            f"One reference epoch (the article's recipe: 60,000 images at batch 32, then 10,000 "
-            f"evaluated) takes {measured.reference_epoch_seconds:.1f} s on this machine "
-            f"(predicted from a {measured.probe_seconds:.0f} s probe, repeated after each "
-            "notebook).")
-    return measured.reference_epoch_seconds
+        report.announce("Timing one reference epoch (the article's recipe: 60,000 images at batch"
+                        " 32, then 10,000 evaluated), before the first notebook and after the last")
+    seconds = speed.measure_reference_epoch()
+    report.announce(f"One reference epoch took {seconds:.1f} s on this machine.")
+    return seconds
 
 
 def _write_outputs(out: OutputFolder, results: dict[str, NotebookResult], mode: str,
