@@ -29,7 +29,8 @@ LONG_STEP_MARK = "⏱"                      # opens every announcement of a long
 # What the course's own runs measured, in reference epochs: each notebook (full mode with and
 # without checkpoints, fast mode) and the long steps a notebook announces before it trains,
 # each per epoch of 60,000 images, except 06's two, per epoch of their own data: one label
-# budget's three trainings (06_transfer_epoch), the flowers' head and fine-tuning together.
+# budget's three trainings (06_transfer_epoch), the flowers' head and fine-tuning together;
+# and the record of `cnn-course bench --seeds 3` (notebook 07 and the README show it).
 MEASURED_TIMES = Path(__file__).with_name("measured_times.json")
 
 

@@ -233,3 +233,19 @@ def test_peak_memory_sees_an_allocation():
     del block
     if memory["added"] is not None:             # measured on Linux only
         assert memory["added"] > 40e6
+
+
+def test_the_record_notebook_07_shows_is_the_readmes():
+    """Notebook 07 ends with the record from measured_times.json; the README's table of it
+    gives the same times and accuracies, for every recipe."""
+    from helpers import speed
+    from helpers.paths import COURSE_ROOT
+
+    record = speed.measured_times()["bench"]
+    assert set(record["recipes"]) == {"seed", "fast", "best"}
+    rows = {line.split("|")[1].strip(): line for line in (COURSE_ROOT / "README.md").read_text()
+            .splitlines() if line.startswith("| ") and " reference epochs | " in line}
+    for name, entry in record["recipes"].items():
+        assert f"= {entry['time_to_99']:.2f} reference epochs" in rows[name]
+        assert f"{entry['mean_test_accuracy']:.2%} ({entry['sd_test_accuracy']:.2%})" in rows[name]
+        assert rows[name].rstrip(" |").endswith(f"{entry['training']:.1f}")
