@@ -164,8 +164,8 @@ def _cached() -> float | None:
 
 
 def reference_epoch_seconds() -> float:
-    """This machine's reference epoch in seconds: the runner's probe, a probe of the last
-    hour, or a new probe (a few seconds, and kept)."""
+    """This machine's reference epoch in seconds: the one the runner timed whole, a probe of
+    the last hour, or a new probe (a few seconds, and kept)."""
     given = os.environ.get(SPEED_ENV)
     if given:
         return float(given)

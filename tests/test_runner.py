@@ -83,11 +83,18 @@ def test_full_mode_injects_nothing_and_times_in_the_whole_epochs_around_the_run(
         course, tmp_path, monkeypatch):
     from helpers import speed
 
+    from helpers.commands import runner
+
     timed = iter([10.0, 20.0])   # a whole reference epoch before the notebooks, one after
     monkeypatch.setattr(speed, "measure_reference_epoch", lambda: next(timed))
+    reports = []                 # report.md as written after each notebook and at the end
+    write_outputs = runner._write_outputs
+    monkeypatch.setattr(runner, "_write_outputs", lambda out, *a: (
+        write_outputs(out, *a), reports.append((out.path / "report.md").read_text())))
     results = run_course(out_dir=tmp_path / "b", only=["1"], notebook_dir=course)
     result = results["01_records"]
     assert result.metrics == {"answer": 0.0}
+    assert "took 10.0 s on this machine, timed whole before the first notebook" in reports[0]
     metrics = json.loads((tmp_path / "b" / "metrics.json").read_text())["01_records"]
     assert metrics["whole_epochs"] == [10.0, 20.0] and metrics["reference_epoch_seconds"] == 15.0
     assert metrics["reference_epochs"] == round(result.seconds / 15.0, 2)

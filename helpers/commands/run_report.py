@@ -44,18 +44,23 @@ def _number(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:.4g}"
 
 
-def _reference_line(results: dict) -> str:
-    whole = next((r.whole_epochs for r in results.values() if r.whole_epochs), [])
-    if not whole:
+def _reference_line(whole_epochs: list[float]) -> str:
+    unit = ("One reference epoch (the article's recipe, one epoch of 60,000 images and an "
+            "evaluation of 10,000) took")
+    if not whole_epochs:
         return "No reference epoch was measured."
-    return ("One reference epoch (the article's recipe, one epoch of 60,000 images and an "
-            f"evaluation of 10,000) took {sum(whole) / len(whole):.1f} s on this machine: the "
-            f"mean of {' and '.join(f'{s:.1f} s' for s in whole)}, timed whole before the "
-            "first notebook and after the last.")
+    if len(whole_epochs) == 1:
+        return (f"{unit} {whole_epochs[0]:.1f} s on this machine, timed whole before the first "
+                "notebook; the run has not yet timed the second, after the last.")
+    return (f"{unit} {sum(whole_epochs) / len(whole_epochs):.1f} s on this machine: the mean of "
+            f"{' and '.join(f'{s:.1f} s' for s in whole_epochs)}, timed whole before the first "
+            "notebook and after the last.")
 
 
-def format_report(results: dict, mode: str, targets: bool = True) -> str:
-    """The Markdown run report: one row per notebook, the targets, then the failures."""
+def format_report(results: dict, mode: str, targets: bool = True,
+                  whole_epochs: list[float] = ()) -> str:
+    """The Markdown run report: the reference epochs this run timed (``whole_epochs``), one
+    row per notebook, the targets, then the failures."""
     from importlib.metadata import version
 
     lines = [
@@ -64,7 +69,7 @@ def format_report(results: dict, mode: str, targets: bool = True) -> str:
         f"{dt.datetime.now():%Y-%m-%d %H:%M}, {mode} mode, Python {platform.python_version()}, "
         f"TensorFlow {version('tensorflow')}, Keras {version('keras')}, {os.cpu_count()} CPU cores.",
         "",
-        _reference_line(results),
+        _reference_line(list(whole_epochs)),
         "",
         "| notebook | status | seconds | reference epochs | longest cell | data | metrics |",
         "| --- | --- | ---: | ---: | --- | --- | --- |",

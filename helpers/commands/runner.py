@@ -228,10 +228,9 @@ def _run_into(out: OutputFolder, notebooks: list[Path], fast: bool,
               targets: bool) -> dict[str, NotebookResult]:
     out_dir = out.path
     mode = "fast" if fast else "full"
-    # The unit is timed whole, once before the first notebook and once after the last, and
-    # every notebook's time is given in their mean: a probe of seconds can be off by a fifth,
-    # and the two ends of a run show how far this machine's speed moved during it.
-    whole_epochs = [time_reference_epoch(announce=True)]
+    # The unit timed whole before the first notebook and after the last; every time is given
+    # in their mean (a probe of seconds can be off by a fifth; the ends show the drift).
+    whole_epochs = [time_reference_epoch("before the first notebook")]
     report.announce(f"Running {len(notebooks)} notebook(s) in {mode} mode into {out_dir}/")
     results: dict[str, NotebookResult] = {}
     earlier = earlier_results(out_dir, mode, [p.stem for p in notebooks])
@@ -243,17 +242,21 @@ def _run_into(out: OutputFolder, notebooks: list[Path], fast: bool,
         finally:  # even when interrupted: what it wrote is the course's
             out.record(*(out_dir / f"{path.stem}{suffix}"
                          for suffix in (".ipynb", ".html", ".kernel.log")))
-        results[path.stem] = in_reference_epochs(result, out_dir / path.name, whole_epochs[0])
+        result.whole_epochs = [round(whole_epochs[0], 2)]
+        results[path.stem] = result
         outcome = "ok" if result.status == "ok" else f"FAILED at {result.error}"
         report.announce(f"[{i}/{len(notebooks)}] {path.stem}: {outcome} ({result.seconds:.1f} s"
                         f" = {result.reference_epochs:.1f} reference epochs of "
-                        f"{result.reference_epoch_seconds:.1f} s)")
-        _write_outputs(out, {**earlier, **results}, mode, targets)
-    whole_epochs.append(time_reference_epoch())
+                        f"{result.reference_epoch_seconds:.1f} s, the first timed)")
+        _write_outputs(out, {**earlier, **results}, mode, targets, whole_epochs)
+    whole_epochs.append(time_reference_epoch("after the last notebook"))
+    reference = sum(whole_epochs) / len(whole_epochs)
     for stem, result in results.items():
-        in_reference_epochs(result, out_dir / f"{stem}.ipynb", sum(whole_epochs) / 2)
+        in_reference_epochs(result, out_dir / f"{stem}.ipynb", reference)
         result.whole_epochs = [round(s, 2) for s in whole_epochs]
-    _write_outputs(out, {**earlier, **results}, mode, targets)
+    _write_outputs(out, {**earlier, **results}, mode, targets, whole_epochs)
+    report.announce(f"Every notebook's time is now in reference epochs of {reference:.1f} s, "
+                    f"the mean of the two ({out_dir / 'report.md'}).")
     if targets:
         report.announce(format_targets(results, mode))
     return results
@@ -272,21 +275,20 @@ def earlier_results(out_dir: Path, mode: str, running: list[str]) -> dict[str, N
         return {}
 
 
-def time_reference_epoch(announce: bool = False) -> float:
-    """Seconds for one whole reference epoch on this machine, after a warm-up."""
+def time_reference_epoch(when: str) -> float:
+    """Seconds for one whole reference epoch on this machine, after a warm-up, announced."""
     from helpers.startup import start_tensorflow
 
     start_tensorflow()
-    if announce:
-        report.announce("Timing one reference epoch (the article's recipe: 60,000 images at batch"
-                        " 32, then 10,000 evaluated), before the first notebook and after the last")
+    report.announce("Timing one reference epoch (the article's recipe: 60,000 images at batch 32,"
+                    f" then 10,000 evaluated) {when}...")
     seconds = speed.measure_reference_epoch()
     report.announce(f"One reference epoch took {seconds:.1f} s on this machine.")
     return seconds
 
 
 def _write_outputs(out: OutputFolder, results: dict[str, NotebookResult], mode: str,
-                   targets: bool) -> None:
+                   targets: bool, whole_epochs: list[float]) -> None:
     out_dir = out.path
     results = dict(sorted(results.items()))
     entries = {stem: asdict(r) for stem, r in results.items()}
@@ -294,5 +296,5 @@ def _write_outputs(out: OutputFolder, results: dict[str, NotebookResult], mode: 
         if entry["error"] is None:
             del entry["error"]
     write_text(out_dir / "metrics.json", json.dumps(entries, indent=2) + "\n")
-    write_text(out_dir / "report.md", format_report(results, mode, targets))
+    write_text(out_dir / "report.md", format_report(results, mode, targets, whole_epochs))
     out.record(out_dir / "metrics.json", out_dir / "report.md")
