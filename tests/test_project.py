@@ -41,6 +41,8 @@ def test_notebook_is_stored_clean_with_course_kernel_and_one_parameters_cell(pat
     assert nb["metadata"]["kernelspec"]["name"] == KERNEL_NAME
     tagged = [c for c in code if "parameters" in c["metadata"].get("tags", [])]
     assert len(tagged) == 1 and "FAST = False" in "".join(tagged[0]["source"])
+    ids = [c.get("id") for c in nb["cells"]]   # nbformat 4.5: every cell has its own id
+    assert all(ids) and len(set(ids)) == len(ids)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
