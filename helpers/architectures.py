@@ -53,11 +53,14 @@ def strided_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> kera
 def wide_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES,
              kernel_size: int = 3) -> keras.Model:
     """The article's layout, wider, with batch normalisation and dropout: for best accuracy.
-    ``kernel_size`` sets the first two convolutions' window (3x3, or 5x5 for a wider view)."""
+    ``kernel_size`` sets the first two convolutions' window (3x3, or 5x5 for a wider view).
+    The first convolution has no batch normalisation: on its large output (32 maps of 24x24
+    or 26x26) it cost more than the convolution itself, and training without it reached the
+    same validation accuracy in less time (measured in the README, beside the record)."""
     return keras.Sequential(
         [
             keras.Input(shape=input_shape),
-            *conv_bn_relu(32, kernel_size),
+            layers.Conv2D(32, kernel_size, activation="relu"),
             layers.MaxPooling2D(2),
             *conv_bn_relu(64, kernel_size),
             layers.MaxPooling2D(2),

@@ -56,7 +56,7 @@ def fast_04(m):
 
 def fast_05(m):
     assert m["val_accuracy_no_aug"] > 0.75 and m["val_accuracy_aug"] > 0.75    # chance: 0.1
-    assert m["best_test_accuracy"] > 0.8                                 # 0.948 / 0.951
+    assert m["best_test_accuracy"] > 0.8                                 # 0.943 / 0.950
 
 
 def fast_06(m):
@@ -209,10 +209,10 @@ def full_04(m):
 
 def full_05(m):
     assert m["aug_gain_smallest"] > 0.01 and m["aug_gain_smallest"] > m["aug_gain_largest"]
-    # "about 99.5%": measured 99.49-99.62% over 16 pairings of separately trained networks
+    # "about 99.6%": the README's record measured 99.61%, 99.56% and 99.57% (three seeds)
     assert m["best_test_accuracy"] >= 0.994
     # the ensemble beats the mean of its two networks and is within 5 of the 10,000 test
-    # images of the better one (it usually beats both; one run: 99.54%, 99.40% and 99.55%)
+    # images of the better one (it usually beats both; one run: 99.56%, 99.47% and 99.45%)
     members = [m["best_member_test_accuracy_1"], m["best_member_test_accuracy_2"]]
     assert m["best_test_accuracy"] > sum(members) / 2
     assert m["best_test_accuracy"] >= max(members) - 0.0005
