@@ -55,8 +55,8 @@ def wide_cnn(input_shape=INPUT_SHAPE, num_classes: int = NUM_CLASSES,
     """The article's layout, wider, with batch normalisation and dropout: for best accuracy.
     ``kernel_size`` sets the first two convolutions' window (3x3, or 5x5 for a wider view).
     The first convolution has no batch normalisation: on its large output (32 maps of 24x24
-    or 26x26) it cost more than the convolution itself, and training without it reached the
-    same validation accuracy in less time (measured in the README, beside the record)."""
+    or 26x26) it took a large share of each step, and training without it reached the same
+    validation accuracy in less time (measured in the README, beside the record)."""
     return keras.Sequential(
         [
             keras.Input(shape=input_shape),
