@@ -114,10 +114,10 @@ RECIPES: dict[str, Recipe] = {
     # normalisation (after every convolution but the first, where it took a large share of
     # the time and bought no accuracy, and after the hidden dense layer) and dropout, random
     # shifts, rotations and zooms of every training batch (new variants of each digit every
-    # epoch), a one-cycle schedule, final weights averaged
-    # over the last steps; two such networks, one seeing 3x3 and one 5x5 windows, whose
-    # predicted probabilities are averaged (their mistakes differ, so the average usually
-    # makes fewer than either; different designs differ a little more than two copies).
+    # epoch), a one-cycle schedule, final weights averaged over the last steps; two such
+    # networks, one seeing 3x3 and one 5x5 windows, whose predicted probabilities are
+    # averaged (their mistakes differ, so the average usually makes fewer than either;
+    # different designs differ a little more than two copies).
     "best": Recipe(
         name="best",
         summary="2 wider CNNs (3x3 and 5x5 kernels) with batch norm, dropout and augmentation, "

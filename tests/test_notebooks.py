@@ -84,7 +84,7 @@ def fast_09(m):
     # The pipeline's timings are recorded, not compared: wall-clock times on a shared machine
     # swing (cached against decoded input measured 0.07-0.09 s against 0.31-0.39 s; the plain
     # pipeline against its compute alone, 0.34 s against 0.36 s in one run, the other way in
-    # most).
+    # every earlier one).
     assert all(m[k] > 0 for k in ("cached_input_seconds", "input_seconds",
                                   "plain_pipeline_seconds", "compute_seconds"))
     assert m["activation_bytes_mixed_bfloat16"] < 0.51 * m["activation_bytes_float32"]
