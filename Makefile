@@ -44,7 +44,7 @@ test: setup          ## the test suite: helpers, CLI, doctor, checkpoints, every
 test-quick: setup    ## everything but the notebooks, the full-data claims and the browser (~5 min)
 	$(BIN)/python -m pytest -m "not notebook and not full and not browser"
 
-test-full: setup     ## every notebook in full mode on the full dataset, with its claims (~35 min)
+test-full: setup     ## every notebook in full mode on the full dataset, with its claims (~20 min)
 	@test -n "$$CNN_COURSE_DATA" || { echo "make test-full needs CNN_COURSE_DATA: a folder prepared with cnn-course fetch-data"; exit 2; }
 	$(BIN)/cnn-course fetch-data --from "$$CNN_COURSE_DATA"   # the photos, unpacked where the course reads them
 	$(BIN)/python -m pytest -m "full"
